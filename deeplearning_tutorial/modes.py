@@ -1,0 +1,80 @@
+"""Which PyTensor compilation mode the tutorials use.
+
+PyTensor's own default mode compiles every graph to machine code with Numba.
+That runs fast once compiled, but compiling the LeNet graphs on an empty
+cache takes minutes, and the C backend (``CVM``) needs a minute of C
+compilation: both keep a newcomer waiting before the first minibatch.
+
+The tutorials therefore default to ``NUMPY``: PyTensor's Python virtual
+machine calling each op's NumPy implementation, after the usual ``fast_run``
+graph rewrites.  It compiles in well under a second, and the heavy work
+(matrix products, the convolutions of `deeplearning_tutorial.ops`) runs in
+NumPy's BLAS either way.  Element-wise fusion is left out: fused
+element-wise loops are only fast when compiled, and in Python they are slow.
+
+Another mode is chosen with ``PYTENSOR_FLAGS=mode=NUMBA`` (or ``CVM``,
+``FAST_COMPILE``...) or with the ``--mode`` flag of each tutorial script.
+The benchmarks in ``benchmarks/`` compare them.
+"""
+
+import argparse
+
+import pytensor
+from pytensor.compile.mode import Mode, get_mode, predefined_modes
+from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
+from pytensor.graph.rewriting.db import RewriteDatabaseQuery
+from pytensor.link.vm import VMLinker
+from pytensor.tensor.rewriting.ofg import inline_ofg_node
+from pytensor.tensor.special import LogSoftmax, Softmax
+
+
+@node_rewriter([Softmax, LogSoftmax])
+def inline_softmax(fgraph, node):
+    """Replace a (log-)softmax node by the element-wise graph it wraps.
+
+    PyTensor keeps softmax as one node that evaluates its inner graph as a
+    separately compiled function: in Python that costs milliseconds a call,
+    while the same few NumPy operations in the outer graph take microseconds.
+    """
+    return inline_ofg_node(node)
+
+
+NUMPY = Mode(
+    VMLinker(use_cloop=False, c_thunks=False),
+    RewriteDatabaseQuery(include=["fast_run"], exclude=["fusion", "cxx_only"]),
+).register((dfs_rewriter(inline_softmax), 2.5))  # after the specialize phase
+predefined_modes.setdefault("NUMPY", NUMPY)
+
+#: Value of ``pytensor.config.mode`` when the user has not chosen one.
+PYTENSOR_DEFAULT = "Mode"
+
+
+def tutorial_mode():
+    """The mode to compile the tutorial functions with.
+
+    The user's choice (``PYTENSOR_FLAGS=mode=...`` or ``--mode``) when there
+    is one, else `NUMPY`.
+    """
+    if pytensor.config.mode == PYTENSOR_DEFAULT:
+        return NUMPY
+    return get_mode(pytensor.config.mode)
+
+
+def parse_args(description):
+    """Command line of the tutorial scripts: only the compilation mode.
+
+    ``--mode NAME`` takes ``NUMPY`` or any of PyTensor's mode names.  The
+    tutorial parameters themselves keep their historical defaults; call the
+    functions from Python to change them.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--mode",
+        type=str.upper,
+        choices=sorted(predefined_modes) + ["FAST_RUN"],
+        help="PyTensor compilation mode (default: NUMPY, or PYTENSOR_FLAGS=mode=...)",
+    )
+    args = parser.parse_args()
+    if args.mode is not None:
+        pytensor.config.mode = get_mode(args.mode)
+    return args

@@ -1,0 +1,80 @@
+"""Shared fixtures: the MNIST file and the golden outputs of the historical code."""
+
+import json
+import os
+
+import pytensor
+import pytest
+
+from deeplearning_tutorial import data
+
+LEGACY_DIR = os.path.join(os.path.dirname(__file__), "legacy")
+TIMING_MARKERS = ("ran for", "epochs/sec")
+
+
+def result_lines(text):
+    """The lines of a tutorial log that are results, i.e. all but timings."""
+    return [line for line in text.splitlines() if not any(m in line for m in TIMING_MARKERS)]
+
+
+def golden_log(name):
+    """Result lines of a golden log in tests/legacy (stdout and stderr merged)."""
+    with open(os.path.join(LEGACY_DIR, name)) as f:
+        return result_lines(f.read())
+
+
+def golden_costs(model, dtype):
+    """The first 100 training costs the historical code returned."""
+    with open(os.path.join(LEGACY_DIR, f"{model}.costs.{dtype}.json")) as f:
+        content = json.load(f)
+    assert content["model"] == model and content["floatX"] == dtype
+    return [float(c) for c in content["first_minibatch_costs"]]
+
+
+@pytest.fixture(scope="session")
+def mnist_path():
+    """Path of mnist.pkl.gz in the repository's data/ folder, fetched once if missing."""
+    path = data.resolve_path(data.MNIST_NAME)
+    if not os.path.isfile(path):
+        data.fetch_mnist(path)
+    return path
+
+
+@pytest.fixture(params=["float64", "float32"])
+def floatX(request):
+    with pytensor.config.change_flags(floatX=request.param):
+        yield request.param
+
+
+@pytest.fixture
+def record_training_costs(monkeypatch):
+    """Record what every compiled training function (one with updates) returns.
+
+    The tutorials build their functions inside one big function, as the
+    historical code does; wrapping ``pytensor.function`` lets a test see
+    the per-minibatch costs without changing that layout.
+    """
+    costs = []
+    compile_function = pytensor.function
+
+    def recording_function(*args, **kwargs):
+        fn = compile_function(*args, **kwargs)
+        if not kwargs.get("updates"):
+            return fn
+
+        def train(*inputs):
+            cost = fn(*inputs)
+            costs.append(float(cost))
+            return cost
+
+        return train
+
+    monkeypatch.setattr(pytensor, "function", recording_function)
+    return costs
+
+
+def run_tutorial(capsys, fn, **kwargs):
+    """Run a tutorial function; return its stdout+stderr result lines."""
+    fn(**kwargs)
+    out, err = capsys.readouterr()
+    return result_lines(out + err)
