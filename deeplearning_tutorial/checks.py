@@ -1,0 +1,30 @@
+"""Argument checks shared by the tutorial functions.
+
+They run before anything is compiled, so a typo costs a clear message
+rather than a long compile followed by a shape error deep in a graph.
+"""
+
+import numbers
+
+
+def positive_int(name, value):
+    """Raise ValueError unless ``value`` is an integer >= 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def non_negative(name, value):
+    """Raise ValueError unless ``value`` is a real number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+
+
+def batch_fits(batch_size, datasets):
+    """Raise ValueError if a split has fewer examples than one minibatch."""
+    for split, (x, _) in zip(("training", "validation", "test"), datasets):
+        n = x.get_value(borrow=True).shape[0]
+        if batch_size > n:
+            raise ValueError(
+                f"batch_size={batch_size} is larger than the {split} set ({n} examples); "
+                "use a batch size no larger than the smallest split"
+            )

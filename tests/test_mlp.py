@@ -1,0 +1,93 @@
+"""Tests of mlp: the layers, argument checks, and parity with the historical code."""
+
+import numpy
+import pytensor
+import pytensor.tensor as T
+import pytest
+from conftest import golden_costs, golden_log, run_tutorial
+
+from deeplearning_tutorial.mlp import MLP, HiddenLayer, test_mlp as run_mlp
+from deeplearning_tutorial.modes import tutorial_mode
+
+
+class TestHiddenLayer:
+    def test_weights_are_drawn_like_the_original(self, floatX):
+        layer = HiddenLayer(numpy.random.RandomState(7), T.matrix("x"), n_in=6, n_out=4)
+        bound = numpy.sqrt(6.0 / (6 + 4))
+        expected = numpy.random.RandomState(7).uniform(-bound, bound, size=(6, 4)).astype(floatX)
+        numpy.testing.assert_array_equal(layer.W.get_value(), expected)
+        assert layer.W.get_value().dtype == floatX
+        assert layer.b.get_value().dtype == floatX and not layer.b.get_value().any()
+        assert layer.params == [layer.W, layer.b]
+
+    def test_sigmoid_weights_are_four_times_larger(self):
+        tanh = HiddenLayer(numpy.random.RandomState(7), T.matrix("x"), 6, 4)
+        sigmoid = HiddenLayer(numpy.random.RandomState(7), T.matrix("x"), 6, 4, activation=T.sigmoid)
+        numpy.testing.assert_allclose(sigmoid.W.get_value(), 4 * tanh.W.get_value())
+
+    @pytest.mark.parametrize("activation, reference", [(T.tanh, numpy.tanh), (None, lambda z: z)])
+    def test_output(self, activation, reference):
+        x = T.matrix("x")
+        layer = HiddenLayer(numpy.random.RandomState(1), x, 5, 3, activation=activation)
+        layer.b.set_value(numpy.arange(3.0))
+        xv = numpy.random.RandomState(2).randn(4, 5)
+        out = pytensor.function([x], layer.output, mode=tutorial_mode())(xv)
+        numpy.testing.assert_allclose(out, reference(xv @ layer.W.get_value() + numpy.arange(3.0)), rtol=1e-12)
+
+    def test_given_parameters_are_used(self):
+        W = pytensor.shared(numpy.ones((5, 3)), name="W")
+        b = pytensor.shared(numpy.zeros(3), name="b")
+        layer = HiddenLayer(numpy.random.RandomState(1), T.matrix("x"), 5, 3, W=W, b=b)
+        assert layer.W is W and layer.b is b
+
+
+def test_mlp_structure_and_penalties():
+    x = T.matrix("x")
+    mlp = MLP(numpy.random.RandomState(1234), x, n_in=8, n_hidden=5, n_out=3)
+    assert mlp.params == mlp.hiddenLayer.params + mlp.logRegressionLayer.params
+    assert mlp.input is x and mlp.logRegressionLayer.input is mlp.hiddenLayer.output
+    mlp.logRegressionLayer.W.set_value(numpy.full((5, 3), -0.5))
+    W1 = mlp.hiddenLayer.W.get_value()
+    L1, L2 = pytensor.function([], [mlp.L1, mlp.L2_sqr], mode=tutorial_mode())()
+    assert L1 == pytest.approx(abs(W1).sum() + 7.5)
+    assert L2 == pytest.approx((W1**2).sum() + 3.75)
+
+
+def test_one_epoch_matches_legacy(mnist_path, floatX, capsys, record_training_costs):
+    lines = run_tutorial(capsys, run_mlp, n_epochs=1)
+    assert lines == golden_log(f"mlp.n_epochs1.{floatX}.log")
+    rtol = 1e-9 if floatX == "float64" else 1e-5
+    numpy.testing.assert_allclose(record_training_costs[:100], golden_costs("mlp", floatX), rtol=rtol)
+
+
+@pytest.mark.slow
+def test_full_run_reaches_the_published_result(mnist_path, capsys):
+    """The whole default run (about 830 epochs): 1.69 % validation, 1.65 % test."""
+    lines = run_tutorial(capsys, run_mlp)
+    assert lines[-1] == (
+        "Optimization complete. Best validation score of 1.690000 % obtained at iteration 2070000, "
+        "with test performance 1.650000 %"
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n_hidden": 0}, "n_hidden must be a positive integer, got 0"),
+        ({"n_hidden": 2.5}, "n_hidden must be a positive integer"),
+        ({"batch_size": -20}, "batch_size must be a positive integer"),
+        ({"n_epochs": "10"}, "n_epochs must be a positive integer"),
+        ({"L1_reg": -0.1}, "L1_reg must be a number >= 0"),
+        ({"L2_reg": float("nan")}, "L2_reg must be a number >= 0"),
+    ],
+)
+def test_bad_arguments_are_rejected_before_anything_else(kwargs, message, capsys):
+    with pytest.raises(ValueError, match=message):
+        run_mlp(**kwargs)
+    assert capsys.readouterr().out == ""
+
+
+def test_batch_larger_than_a_split_is_rejected_before_compiling(mnist_path, capsys):
+    with pytest.raises(ValueError, match=r"batch_size=20000 is larger than the validation set \(10000 examples\)"):
+        run_mlp(batch_size=20000)
+    assert "building the model" not in capsys.readouterr().out
