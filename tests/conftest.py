@@ -46,6 +46,21 @@ def floatX(request):
         yield request.param
 
 
+class StopTraining(Exception):
+    """Raised by `CostRecorder` once it has the costs a test asked for."""
+
+
+class CostRecorder(list):
+    """The costs returned by the training function, in order.
+
+    Set ``stop_after`` to end the run (by raising `StopTraining`) once that
+    many costs are recorded: enough to check a compiled graph without
+    training for a whole epoch.
+    """
+
+    stop_after = None
+
+
 @pytest.fixture
 def record_training_costs(monkeypatch):
     """Record what every compiled training function (one with updates) returns.
@@ -54,7 +69,7 @@ def record_training_costs(monkeypatch):
     historical code does; wrapping ``pytensor.function`` lets a test see
     the per-minibatch costs without changing that layout.
     """
-    costs = []
+    costs = CostRecorder()
     compile_function = pytensor.function
 
     def recording_function(*args, **kwargs):
@@ -65,6 +80,8 @@ def record_training_costs(monkeypatch):
         def train(*inputs):
             cost = fn(*inputs)
             costs.append(float(cost))
+            if len(costs) == costs.stop_after:
+                raise StopTraining
             return cost
 
         return train

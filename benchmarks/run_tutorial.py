@@ -1,0 +1,68 @@
+"""Run one tutorial for a few epochs and report its timings as JSON.
+
+Used by ``benchmark.py`` in a fresh process per measurement, so that
+start-up (imports, data loading, graph building, compiling) is measured as
+a user meets it.  The tutorial runs unchanged; ``pytensor.function`` is
+wrapped to note when each call of the training function returns.  Start-up
+is the time until the first minibatch is done (a JIT backend compiles
+during that call); an epoch is the time between the ends of the first
+minibatches of two consecutive epochs, so it includes one epoch's
+validation and test passes, as in the tutorials' own loop.
+
+    python benchmarks/run_tutorial.py TUTORIAL N_EPOCHS START_TIME
+
+N_EPOCHS - 1 epochs are timed.
+"""
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import resource
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import pytensor  # noqa: E402
+
+from benchmark import FUNCTIONS, N_BATCHES  # noqa: E402
+
+
+def main():
+    name, n_epochs, started = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    n_batches = N_BATCHES[name]
+    calls = []
+    compile_function = pytensor.function
+
+    def timed_function(*args, **kw):
+        fn = compile_function(*args, **kw)
+        if not kw.get("updates"):
+            return fn
+
+        def train(*inputs):
+            cost = fn(*inputs)
+            calls.append(time.time())
+            return cost
+
+        return train
+
+    pytensor.function = timed_function
+    tutorial = getattr(importlib.import_module(f"deeplearning_tutorial.{name}"), FUNCTIONS[name])
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        tutorial(n_epochs=n_epochs)
+    marks = calls[::n_batches]
+    print(
+        json.dumps(
+            {
+                "startup_s": calls[0] - started,
+                "epoch_s": [b - a for a, b in zip(marks, marks[1:])],
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
