@@ -25,6 +25,7 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
+from pytensor.link.numba.dispatch.basic import generate_fallback_impl, numba_funcify
 from pytensor.tensor.type import TensorType
 
 BORDER_MODES = ("valid", "full", "half")
@@ -134,7 +135,9 @@ class Conv2d(_ConvBase):
         kr, kc = w.shape[2:]
         cols = self._columns(self._padded(x), kr, kc, oh, ow)
         out = self._kernel(w).reshape(f, -1) @ cols  # (f, batch*oh*ow)
-        outputs[0][0] = numpy.ascontiguousarray(out.reshape(f, b, oh, ow).transpose(1, 0, 2, 3))
+        # Left in (filters, batch, ...) memory order: the next ops (pooling,
+        # tanh, the next convolution) read it as fast as a copy would be.
+        outputs[0][0] = out.reshape(f, b, oh, ow).transpose(1, 0, 2, 3)
 
     def infer_shape(self, fgraph, node, shapes):
         x, w = shapes
@@ -166,11 +169,12 @@ class Conv2dGradInputs(_ConvBase):
         kernel = self._kernel(w).reshape(f, -1)
         gz_rows = gz.transpose(1, 0, 2, 3).reshape(f, -1)
         gcols = (kernel.T @ gz_rows).reshape(x.shape[1], kr, kc, b, oh, ow)
-        gxp = numpy.zeros((b, x.shape[1], x.shape[2] + 2 * pr, x.shape[3] + 2 * pc), dtype=x.dtype)
+        # Accumulate in (channels, batch, ...) memory order, like gcols.
+        gxp = numpy.zeros((x.shape[1], b, x.shape[2] + 2 * pr, x.shape[3] + 2 * pc), dtype=x.dtype)
         for i in range(kr):
             for j in range(kc):
-                gxp[:, :, i : i + oh * sr : sr, j : j + ow * sc : sc] += gcols[:, i, j].transpose(1, 0, 2, 3)
-        outputs[0][0] = numpy.ascontiguousarray(gxp[:, :, pr : pr + x.shape[2], pc : pc + x.shape[3]])
+                gxp[:, :, i : i + oh * sr : sr, j : j + ow * sc : sc] += gcols[:, i, j]
+        outputs[0][0] = gxp[:, :, pr : pr + x.shape[2], pc : pc + x.shape[3]].transpose(1, 0, 2, 3)
 
     def infer_shape(self, fgraph, node, shapes):
         return [shapes[0]]
@@ -255,6 +259,16 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="val
 # --------------------------------------------------------------------------
 
 
+def _memory_order(x):
+    """Axis order in which ``x`` is laid out in memory, the last two axes kept last.
+
+    Our convolution returns (batch, maps, ...) views of (maps, batch, ...)
+    arrays; reading them in memory order avoids copies.
+    """
+    lead = sorted(range(x.ndim - 2), key=lambda a: -x.strides[a])
+    return tuple(lead) + (x.ndim - 2, x.ndim - 1)
+
+
 def _pool_out_size(size, ws, st, pad, ignore_border):
     """Theano's number of pooling windows along one axis."""
     if ignore_border:
@@ -301,7 +315,7 @@ class _PoolBase(Op):
                 yield (Ellipsis, slice(i, i + (oh - 1) * sh + 1, sh), slice(j, j + (ow - 1) * sw + 1, sw))
 
     def _tiles(self, x):
-        """``x`` seen as (..., oh, ws0, ow, ws1) when the windows tile it exactly.
+        """C-contiguous ``x`` seen as (..., oh, ws0, ow, ws1) when the windows tile it exactly.
 
         That is the common case (LeNet's 2x2 pooling of even-sized maps), where
         the max-pool gradient is one broadcast comparison instead of a loop
@@ -309,6 +323,8 @@ class _PoolBase(Op):
         """
         (h, w), (wh, ww) = x.shape[-2:], self.ws
         if self.stride != self.ws or self.pad != (0, 0) or h % wh or w % ww:
+            return None
+        if not x.flags.c_contiguous:
             return None
         return x.reshape(x.shape[:-2] + (h // wh, wh, w // ww, ww))
 
@@ -358,7 +374,7 @@ class Pool(_PoolBase):
             ext = self._extended(x, eh, ew, -numpy.inf)
             out = None
             for idx in self._offsets(oh, ow):
-                out = ext[idx].copy() if out is None else numpy.maximum(out, ext[idx], out=out)
+                out = ext[idx].copy(order="K") if out is None else numpy.maximum(out, ext[idx], out=out)
         else:
             ext = self._extended(x, eh, ew, 0)
             out = numpy.zeros(x.shape[:-2] + (oh, ow), dtype=x.dtype)
@@ -394,10 +410,14 @@ class PoolGrad(_PoolBase):
     def perform(self, node, inputs, outputs):
         x, z, gz = inputs
         oh, ow, eh, ew = self._geometry(x.shape)
-        tiles = self._tiles(x)
-        if tiles is not None and self.mode == "max":
+        # In the arrays' memory order the tiling reshape is free.
+        order = _memory_order(x)
+        tiles = self._tiles(x.transpose(order))
+        if self.mode == "max" and tiles is not None:
+            z, gz = z.transpose(order), gz.transpose(order)
             hit = tiles == z[..., :, None, :, None]
-            outputs[0][0] = (hit * gz[..., :, None, :, None]).reshape(x.shape)
+            g = (hit * gz[..., :, None, :, None]).reshape(z.shape[:-2] + x.shape[-2:])
+            outputs[0][0] = g.transpose(numpy.argsort(order))
             return
         gext = numpy.zeros(x.shape[:-2] + (eh, ew), dtype=x.dtype)
         if self.mode == "max":
@@ -443,3 +463,23 @@ def pool_2d(input, ws, ignore_border=True, stride=None, pad=(0, 0), mode="max"):
     if pad[0] >= ws[0] or pad[1] >= ws[1]:
         raise ValueError(f"pool_2d: padding {pad} must be smaller than the window {ws}")
     return Pool(ws, bool(ignore_border), stride, pad, mode)(input)
+
+
+# --------------------------------------------------------------------------
+# Numba backend
+# --------------------------------------------------------------------------
+
+
+@numba_funcify.register(_ConvBase)
+@numba_funcify.register(_PoolBase)
+def _numba_object_mode(op, node, **kwargs):
+    """Run our ops' NumPy code from Numba-compiled graphs (object mode).
+
+    PyTensor's generic fallback keeps the graph node in the compiled
+    function, and with it the whole graph up to the shared variables: the
+    tutorials' datasets would be serialised into the generated code (tens
+    of gigabytes).  A copy of the node on fresh, unconnected inputs of the
+    same types carries only what ``perform`` needs.
+    """
+    detached = op.make_node(*[inp.type() for inp in node.inputs])
+    return generate_fallback_impl(op, detached, **kwargs)

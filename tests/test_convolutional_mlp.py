@@ -4,7 +4,7 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 import pytest
-from conftest import StopTraining, golden_costs, golden_log, run_tutorial
+from conftest import StopTraining, assert_costs_match, golden_costs, golden_log, run_tutorial
 from scipy.signal import convolve2d
 
 from deeplearning_tutorial.convolutional_mlp import LeNetConvPoolLayer, evaluate_lenet5
@@ -48,8 +48,7 @@ class TestLeNetConvPoolLayer:
 def test_one_epoch_matches_legacy(mnist_path, floatX, nkerns, log, costs, capsys, record_training_costs):
     lines = run_tutorial(capsys, evaluate_lenet5, n_epochs=1, nkerns=nkerns)
     assert lines == golden_log(f"convolutional_mlp.{log}.{floatX}.log")
-    rtol = 1e-9 if floatX == "float64" else 1e-5
-    numpy.testing.assert_allclose(record_training_costs, golden_costs(costs, floatX), rtol=rtol)
+    assert_costs_match(record_training_costs, costs, floatX)
 
 
 @pytest.mark.parametrize("mode", ["NUMBA", "CVM"])

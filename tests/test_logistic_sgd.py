@@ -9,7 +9,7 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 import pytest
-from conftest import golden_costs, golden_log, result_lines, run_tutorial
+from conftest import assert_costs_match, golden_log, result_lines, run_tutorial
 
 from deeplearning_tutorial import logistic_sgd
 from deeplearning_tutorial.logistic_sgd import LogisticRegression, predict, sgd_optimization_mnist
@@ -83,8 +83,7 @@ def test_default_run_matches_legacy(mnist_path, floatX, tmp_path, monkeypatch, c
     monkeypatch.chdir(tmp_path)
     lines = run_tutorial(capsys, sgd_optimization_mnist)
     assert lines == golden_log(f"logistic_sgd.default.{floatX}.log")
-    rtol = 1e-9 if floatX == "float64" else 1e-5
-    numpy.testing.assert_allclose(record_training_costs[:100], golden_costs("logistic_sgd", floatX), rtol=rtol)
+    assert_costs_match(record_training_costs[:100], "logistic_sgd", floatX)
 
     # predict() reloads the best model and labels the first ten test images.
     predicted = predict()

@@ -4,7 +4,7 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 import pytest
-from conftest import golden_costs, golden_log, run_tutorial
+from conftest import assert_costs_match, golden_log, run_tutorial
 
 from deeplearning_tutorial.mlp import MLP, HiddenLayer, test_mlp as run_mlp
 from deeplearning_tutorial.modes import tutorial_mode
@@ -56,8 +56,7 @@ def test_mlp_structure_and_penalties():
 def test_one_epoch_matches_legacy(mnist_path, floatX, capsys, record_training_costs):
     lines = run_tutorial(capsys, run_mlp, n_epochs=1)
     assert lines == golden_log(f"mlp.n_epochs1.{floatX}.log")
-    rtol = 1e-9 if floatX == "float64" else 1e-5
-    numpy.testing.assert_allclose(record_training_costs[:100], golden_costs("mlp", floatX), rtol=rtol)
+    assert_costs_match(record_training_costs[:100], "mlp", floatX)
 
 
 @pytest.mark.slow
