@@ -51,7 +51,7 @@ def test_one_epoch_matches_legacy(mnist_path, floatX, nkerns, log, costs, capsys
     assert_costs_match(record_training_costs, costs, floatX)
 
 
-@pytest.mark.parametrize("mode", ["NUMBA", "CVM"])
+@pytest.mark.parametrize("mode", [pytest.param("NUMBA", marks=pytest.mark.slow), "CVM"])
 def test_compiled_modes_give_the_same_first_costs(mnist_path, mode, capsys, record_training_costs):
     """The graphs, custom ops included, compile and train under PyTensor's other backends."""
     record_training_costs.stop_after = 3

@@ -9,7 +9,7 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 import pytest
-from conftest import assert_costs_match, golden_log, result_lines, run_tutorial
+from conftest import StopTraining, assert_costs_match, golden_log, result_lines, run_tutorial
 
 from deeplearning_tutorial import logistic_sgd
 from deeplearning_tutorial.logistic_sgd import LogisticRegression, predict, sgd_optimization_mnist
@@ -78,12 +78,16 @@ def test_load_data_gives_shared_floatX_images_and_int32_labels(mnist_path, float
         assert labels.shape == (n,) and labels.min() == 0 and labels.max() == 9
 
 
-def test_default_run_matches_legacy(mnist_path, floatX, tmp_path, monkeypatch, capsys, record_training_costs):
-    """The whole default run prints the historical log line for line."""
+def test_default_run_matches_legacy(mnist_path, tmp_path, monkeypatch, capsys, record_training_costs):
+    """The whole default run prints the historical log line for line.
+
+    (float32 is checked the way a reader runs it, by
+    `test_runs_as_module_with_floatX_from_flags`.)
+    """
     monkeypatch.chdir(tmp_path)
     lines = run_tutorial(capsys, sgd_optimization_mnist)
-    assert lines == golden_log(f"logistic_sgd.default.{floatX}.log")
-    assert_costs_match(record_training_costs[:100], "logistic_sgd", floatX)
+    assert lines == golden_log("logistic_sgd.default.float64.log")
+    assert_costs_match(record_training_costs[:100], "logistic_sgd", "float64")
 
     # predict() reloads the best model and labels the first ten test images.
     predicted = predict()
@@ -96,13 +100,21 @@ def test_default_run_matches_legacy(mnist_path, floatX, tmp_path, monkeypatch, c
     numpy.testing.assert_array_equal(predicted, expected)
 
 
+def test_float32_training_costs(mnist_path, tmp_path, monkeypatch, capsys, record_training_costs):
+    monkeypatch.chdir(tmp_path)
+    record_training_costs.stop_after = 100
+    with pytensor.config.change_flags(floatX="float32"), pytest.raises(StopTraining):
+        sgd_optimization_mnist()
+    assert_costs_match(record_training_costs, "logistic_sgd", "float32")
+
+
 def test_predict_without_a_model_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(FileNotFoundError, match=r"run sgd_optimization_mnist\(\) first"):
         predict()
 
 
-@pytest.mark.parametrize("mode", ["NUMBA", "CVM"])
+@pytest.mark.parametrize("mode", [pytest.param("NUMBA", marks=pytest.mark.slow), "CVM"])
 def test_first_epoch_in_compiled_modes(mnist_path, mode, tmp_path, monkeypatch, capsys):
     """PyTensor's Numba default and its C backend give the same first epoch."""
     monkeypatch.chdir(tmp_path)
