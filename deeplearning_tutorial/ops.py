@@ -1,468 +1,794 @@
 """Theano's ``conv2d`` and ``pool_2d`` for PyTensor.
 
-PyTensor 3 dropped Theano's ``tensor.nnet.conv2d`` (batched 2-D convolution)
-and ``tensor.signal.pool.pool_2d`` (pooling), which LeNet is built from.
-This module provides both with Theano's semantics, so that the tutorial's
-random filters, its pooling and the gradients (hence every printed error
-rate) come out as they did:
+The LeNet tutorial is built from ``theano.tensor.nnet.conv2d`` and
+``theano.tensor.signal.pool.pool_2d``.  PyTensor 3, Theano's successor, has
+neither: its remaining convolutions take single N-d signals, not a batch of
+multi-channel images against a bank of filters, and it has no pooling.  This
+module supplies both, with the semantics of Theano 1.0:
 
-- `conv2d` is a true convolution by default (``filter_flip=True``: the
-  kernel is flipped, as in ``scipy.signal.convolve2d``), summed over input
-  channels, with Theano's border modes and subsampling.
-- `pool_2d` pools the last two axes with Theano's output sizes, including
-  the partial windows kept at the border when ``ignore_border=False``; the
-  gradient of max-pooling goes to every input equal to its window's maximum.
+`conv2d`
+    Images ``(batch, channels, rows, cols)`` and filters
+    ``(n_filters, channels, krows, kcols)`` give ``(batch, n_filters,
+    out_rows, out_cols)``.  By default it is a true convolution (each kernel
+    flipped along both spatial axes, as in `scipy.signal.convolve2d`) summed
+    over the channels; ``filter_flip=False`` makes it a cross-correlation.
+    ``border_mode`` pads the images with zeros ('valid': none, 'full':
+    kernel size - 1, 'half': kernel size // 2, or given amounts) and
+    ``subsample`` strides the output: ``out = (in + 2*pad - kernel) // stride + 1``.
 
-Each is an `Op` whose NumPy implementation does the work in a few large
-array operations (a matrix product per convolution, one strided slice per
-window offset for pooling), with gradient ops of the same kind.  They run
-under every PyTensor backend: natively in the Python VM and the C backend,
-and through Numba's object-mode fallback.
+`pool_2d`
+    Max, sum or average over windows of the last two axes, with strides
+    (overlapping windows allowed), zero padding and, with
+    ``ignore_border=False``, the partial windows at the lower and right
+    borders kept.
+
+Both are ordinary PyTensor ops computed with NumPy, and so are their
+gradients, so they compile under every backend: the Python VM, the C VM
+(which runs ``perform`` as a Python thunk) and Numba (which runs ``perform``
+in object mode).  Bad arguments are reported while the graph is built;
+shape errors that depend on the data, when it runs.
+
+The convolution copies the image patches into a matrix ("im2col") and
+multiplies it by the filter matrix, so nearly all the work is BLAS matrix
+products.  Images go a few at a time, so that each patch matrix is still in
+the processor's cache when BLAS reads it.
 """
 
-import numpy
-import pytensor
-import pytensor.tensor as pt
-from pytensor.graph.basic import Apply
+import numbers
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from pytensor.graph.basic import Apply, Constant
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import generate_fallback_impl, numba_funcify
-from pytensor.tensor.type import TensorType
+from pytensor.scalar import upcast
+from pytensor.tensor.basic import as_tensor_variable
+from pytensor.tensor.math import maximum
+from pytensor.tensor.type import float_dtypes, integer_dtypes, tensor
 
-BORDER_MODES = ("valid", "full", "half")
+__all__ = [
+    "conv2d",
+    "pool_2d",
+    "Conv2d",
+    "Conv2dGradInputs",
+    "Conv2dGradWeights",
+    "Pool",
+    "MaxPoolGrad",
+    "AveragePoolGrad",
+    "POOL_MODES",
+]
+
 POOL_MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
 
+_AXES = ("rows", "columns")
 
-def _pair(name, value):
-    """An (int, int) from an int or a pair of ints."""
-    if isinstance(value, (int, numpy.integer)):
-        value = (value, value)
+# Bytes of patch matrix per matrix product: small enough to stay in the
+# L2/L3 cache between the copy that writes it and BLAS reading it, large
+# enough for BLAS to run at full speed.
+_CHUNK_BYTES = 1 << 20
+
+
+# --------------------------------------------------------------------------
+# Argument checks
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _int_pair(name, value, minimum):
+    """``value`` as a pair of Python ints >= minimum, else ValueError."""
     try:
-        a, b = value
-        return int(a), int(b)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}") from None
+        pair = tuple(value)
+    except TypeError:
+        pair = ()
+    if len(pair) != 2 or not all(_is_int(v) and v >= minimum for v in pair):
+        raise ValueError(f"{name} must be a pair of integers >= {minimum}, got {value!r}")
+    return tuple(int(v) for v in pair)
 
 
-def _as_4d(name, x):
-    x = pt.as_tensor_variable(x)
-    if x.ndim != 4:
-        raise ValueError(f"{name} must be a 4-D tensor (batch, channels, rows, columns), got ndim={x.ndim}")
-    return x
+def _bool(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
-def _float_inputs(*xs):
-    """Cast the inputs to their common float dtype, as PyTensor's arithmetic does."""
-    dtype = pytensor.scalar.upcast(*[x.dtype for x in xs])
-    if not dtype.startswith("float"):
-        dtype = pytensor.config.floatX
-    return [pt.cast(x, dtype) if x.dtype != dtype else x for x in xs]
-
-
-# --------------------------------------------------------------------------
-# Convolution
-# --------------------------------------------------------------------------
-
-
-def _conv_out_size(size, k, pad, stride):
-    if size is None or k is None:
+def _shape_hint(name, value):
+    """``input_shape``/``filter_shape`` as 4 entries, each a positive int or None."""
+    if value is None:
         return None
-    return (size + 2 * pad - k) // stride + 1
+    try:
+        hint = tuple(value)
+    except TypeError:
+        hint = ()
+    if len(hint) != 4 or not all(v is None or (_is_int(v) and v >= 1) for v in hint):
+        raise ValueError(f"{name} must be 4 entries, each a positive integer or None, got {value!r}")
+    return tuple(None if v is None else int(v) for v in hint)
+
+
+def _conv_border_mode(value):
+    """'full', 'half', or the (rows, cols) padding that the other border modes stand for."""
+    if isinstance(value, str):
+        if value in ("full", "half"):
+            return value
+        if value == "valid":
+            return (0, 0)
+    elif _is_int(value) and value >= 0:
+        return (int(value), int(value))
+    else:
+        try:
+            return _int_pair("border_mode", value, 0)
+        except ValueError:
+            pass
+    raise ValueError(
+        "border_mode must be 'valid', 'full', 'half', an integer >= 0 or a pair of "
+        f"integers >= 0, got {value!r}"
+    )
+
+
+def _check_ndim(what, var, ndim, layout):
+    if var.type.ndim != ndim:
+        raise TypeError(f"{what} must be a {ndim}-d tensor {layout}, got {var.type.ndim} dimensions")
+
+
+def _merge_shape(what, static, hint):
+    """A variable's static shape completed by the user's hint; ValueError if they disagree."""
+    if hint is None:
+        return tuple(static)
+    for known, hinted in zip(static, hint):
+        if known is not None and hinted is not None and known != hinted:
+            raise ValueError(f"conv2d: {what}_shape={hint} does not match the {what}s' shape {static}")
+    return tuple(h if s is None else s for s, h in zip(static, hint))
+
+
+def _check_hint(what, shape, hint):
+    """At run time the data must have the shape the user promised."""
+    if hint is not None and any(h is not None and h != s for s, h in zip(shape, hint)):
+        raise ValueError(f"conv2d: {what}_shape={hint} but the {what}s have shape {tuple(shape)}")
+
+
+def _check_channels(input_channels, filter_channels):
+    if None not in (input_channels, filter_channels) and input_channels != filter_channels:
+        raise ValueError(
+            f"conv2d: the input has {input_channels} channels but the filters expect {filter_channels}"
+        )
+
+
+def _check_output_grad(op_name, shape, expected):
+    """The output gradient given to a gradient op must fit the convolution it comes from."""
+    if any(e is not None and e != n for n, e in zip(shape, expected)):
+        raise ValueError(f"{op_name}: output gradient of shape {tuple(shape)}, but the convolution gives {expected}")
+
+
+def _float_dtype(what, *variables):
+    """The upcast dtype of ``variables``, which must be floating point."""
+    dtype = upcast(*(v.type.dtype for v in variables))
+    if dtype not in float_dtypes:
+        names = " and ".join(v.type.dtype for v in variables)
+        raise TypeError(f"{what} works on floating-point tensors, got {names}; cast them first")
+    return dtype
+
+
+def _as_dtype_of(grad, var):
+    """Give a gradient its variable's dtype, as PyTensor expects of float inputs."""
+    if var.type.dtype in float_dtypes and grad.type.dtype != var.type.dtype:
+        return grad.astype(var.type.dtype)
+    return grad
+
+
+def _spatial_shape(var):
+    """The last two dimensions of ``var``, as a constant when they are known statically."""
+    static = var.type.shape[2:]
+    if None not in static:
+        return as_tensor_variable(np.array(static, dtype="int64"))
+    return var.shape[2:]
+
+
+def _size_vector(what, var):
+    """An integer vector of 2 elements, and its values when it is a constant."""
+    var = as_tensor_variable(var)
+    if var.type.ndim != 1 or var.type.dtype not in integer_dtypes or var.type.shape[0] not in (2, None):
+        raise TypeError(f"{what} must be an integer vector of 2 elements, got {var.type}")
+    if isinstance(var, Constant):
+        return var, tuple(int(v) for v in var.data)
+    return var, (None, None)
+
+
+# --------------------------------------------------------------------------
+# Convolution geometry (on Python ints, and in infer_shape on symbolic scalars)
+
+
+def _axis_pad(border_mode, axis, kernel):
+    if border_mode == "full":
+        return kernel - 1
+    if border_mode == "half":
+        return kernel // 2
+    return border_mode[axis]
+
+
+def _conv_padding(border_mode, kernel_shape):
+    return tuple(_axis_pad(border_mode, axis, k) for axis, k in enumerate(kernel_shape))
+
+
+def _conv_out_len(size, kernel, pad, stride):
+    return (size + 2 * pad - kernel) // stride + 1
+
+
+def _conv_out_shape(border_mode, subsample, imshp, kshp):
+    """Output shape, None where unknown; ValueError when a filter does not fit."""
+    out = [imshp[0], kshp[0]]
+    for axis, (size, kernel, stride) in enumerate(zip(imshp[2:], kshp[2:], subsample)):
+        if size is None or kernel is None:
+            out.append(None)
+            continue
+        padded = size + 2 * _axis_pad(border_mode, axis, kernel)
+        if padded < kernel:
+            raise ValueError(
+                f"conv2d: filters of {kernel} {_AXES[axis]} do not fit in an input of "
+                f"{padded} {_AXES[axis]} (padding included)"
+            )
+        out.append((padded - kernel) // stride + 1)
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------
+# Convolution arithmetic on NumPy arrays.
+#
+# The output and both gradients are cross-correlations of a zero-padded
+# image `img` (B, C, Hp, Wp) with kernels `wk` (F, C, kr, kc); a true
+# convolution passes flipped kernels.  Through the patch view `win`
+# (B, C, oh, ow, kr, kc), win[b, c, i, j, u, v] = img[b, c, i*sr + u, j*sc + v]:
+#     out[b, f, i, j] = sum over c, u, v of win[b, c, i, j, u, v] * wk[f, c, u, v]
+# The patches are copied into a matrix with one column per output position.
+# The copy is fast when it moves long contiguous runs: kc*C values of a
+# channels-last image, or ow values of an image row (channel-major layout,
+# best for few channels, like the first LeNet layer); `_channels_last`
+# chooses.
+
+
+def _channels_last(channels, kernel_cols, out_cols, col_stride):
+    row_run = out_cols if col_stride == 1 else 1
+    return channels * kernel_cols >= row_run
+
+
+def _image_buffer(shape, dtype, channels_last):
+    """Zeros of logical shape (B, C, H, W), stored channels-last or channel-major."""
+    b, c, h, w = shape
+    if channels_last:
+        return np.zeros((b, h, w, c), dtype).transpose(0, 3, 1, 2)
+    return np.zeros((c, b, h, w), dtype).transpose(1, 0, 2, 3)
+
+
+def _padded_image(x, pad, channels_last):
+    if pad == (0, 0) and not channels_last:
+        return x
+    b, c, h, w = x.shape
+    img = _image_buffer((b, c, h + 2 * pad[0], w + 2 * pad[1]), x.dtype, channels_last)
+    img[:, :, pad[0] : pad[0] + h, pad[1] : pad[1] + w] = x
+    return img
+
+
+def _patches(img, kernel_shape, stride, out_shape, writeable=False):
+    (sr, sc), (oh, ow) = stride, out_shape
+    win = sliding_window_view(img, kernel_shape, axis=(2, 3), writeable=writeable)
+    return win[:, :, : (oh - 1) * sr + 1 : sr, : (ow - 1) * sc + 1 : sc]
+
+
+def _patch_matrix(win, channels_last):
+    """The patches copied into a (C*kr*kc, positions) matrix (a transposed view if channels-last)."""
+    b, c, oh, ow, kr, kc = win.shape
+    if channels_last:
+        return win.transpose(0, 2, 3, 4, 5, 1).reshape(b * oh * ow, kr * kc * c).T
+    return win.transpose(1, 4, 5, 0, 2, 3).reshape(c * kr * kc, b * oh * ow)
+
+
+def _filter_matrix(wk, channels_last):
+    """The kernels as an (F, C*kr*kc) matrix, columns ordered like the patch matrix's rows."""
+    if channels_last:
+        wk = wk.transpose(0, 2, 3, 1)
+    return wk.reshape(wk.shape[0], -1)
+
+
+def _chunks(n_images, bytes_per_image):
+    step = max(1, _CHUNK_BYTES // max(1, bytes_per_image))
+    return [(start, min(start + step, n_images)) for start in range(0, n_images, step)]
+
+
+def _by_filter(g, start, stop):
+    """Images start:stop of an output gradient (B, F, P) as an (F, positions) matrix."""
+    return g[start:stop].transpose(1, 0, 2).reshape(g.shape[1], -1)
+
+
+def _correlate(x, wk, pad, stride, out_shape):
+    b, c = x.shape[:2]
+    f, _, kr, kc = wk.shape
+    positions = out_shape[0] * out_shape[1]
+    channels_last = _channels_last(c, kc, out_shape[1], stride[1])
+    win = _patches(_padded_image(x, pad, channels_last), (kr, kc), stride, out_shape)
+    wm = _filter_matrix(wk, channels_last)
+    out = np.empty((b, f, positions), x.dtype)
+    for start, stop in _chunks(b, wm.shape[1] * positions * x.itemsize):
+        product = wm @ _patch_matrix(win[start:stop], channels_last)
+        out[start:stop] = product.reshape(f, stop - start, positions).transpose(1, 0, 2)
+    return out.reshape(b, f, *out_shape)
+
+
+def _correlate_grad_kernels(x, gz, kernel_shape, pad, stride):
+    b, c = x.shape[:2]
+    f, oh, ow = gz.shape[1:]
+    kr, kc = kernel_shape
+    channels_last = _channels_last(c, kc, ow, stride[1])
+    win = _patches(_padded_image(x, pad, channels_last), kernel_shape, stride, (oh, ow))
+    g = gz.reshape(b, f, oh * ow)
+    grad = np.zeros((f, c * kr * kc), x.dtype)
+    for start, stop in _chunks(b, c * kr * kc * oh * ow * x.itemsize):
+        grad += _by_filter(g, start, stop) @ _patch_matrix(win[start:stop], channels_last).T
+    if channels_last:
+        return grad.reshape(f, kr, kc, c).transpose(0, 3, 1, 2)
+    return grad.reshape(f, c, kr, kc)
+
+
+def _correlate_grad_input(gz, wk, input_shape, pad, stride):
+    b, f, oh, ow = gz.shape
+    c, kr, kc = wk.shape[1:]
+    h, w = input_shape
+    channels_last = _channels_last(c, kc, ow, stride[1])
+    img = _image_buffer((b, c, h + 2 * pad[0], w + 2 * pad[1]), gz.dtype, channels_last)
+    win = _patches(img, (kr, kc), stride, (oh, ow), writeable=True)
+    wm = _filter_matrix(wk, channels_last)
+    g = gz.reshape(b, f, oh * ow)
+    for start, stop in _chunks(b, wm.shape[1] * oh * ow * gz.itemsize):
+        gf = _by_filter(g, start, stop)
+        n = stop - start
+        # Gradient of every patch, indexed like win (b, c, i, j, u, v) but
+        # stored in the memory order of the image buffer, which makes the
+        # additions below fast.
+        if channels_last:
+            patches = (gf.T @ wm).reshape(n, oh, ow, kr, kc, c).transpose(0, 5, 1, 2, 3, 4)
+        else:
+            patches = (wm.T @ gf).reshape(c, kr, kc, n, oh, ow).transpose(3, 0, 4, 5, 1, 2)
+        # Patches overlap, so add one kernel offset at a time: for a fixed
+        # (u, v) the patch cells are distinct pixels.
+        target = win[start:stop]
+        for u in range(kr):
+            for v in range(kc):
+                target[..., u, v] += patches[..., u, v]
+    return np.ascontiguousarray(img[:, :, pad[0] : pad[0] + h, pad[1] : pad[1] + w])
+
+
+# --------------------------------------------------------------------------
+# Convolution ops
 
 
 class _ConvBase(Op):
-    """Shared parameters of the convolution and its gradients."""
+    __props__ = ("border_mode", "subsample", "filter_flip")
 
-    __props__ = ("pad", "subsample", "filter_flip")
+    def __init__(self, border_mode="valid", subsample=(1, 1), filter_flip=True):
+        self.border_mode = _conv_border_mode(border_mode)
+        self.subsample = _int_pair("subsample", subsample, 1)
+        self.filter_flip = _bool("filter_flip", filter_flip)
 
-    def __init__(self, pad, subsample, filter_flip):
-        self.pad = pad
-        self.subsample = subsample
-        self.filter_flip = filter_flip
-
-    def _kernel(self, w):
+    def _kernels(self, w, dtype):
+        """The filters as correlation kernels: flipped for a true convolution."""
+        w = w.astype(dtype, copy=False)
         return w[:, :, ::-1, ::-1] if self.filter_flip else w
 
-    def _padded(self, x):
-        pr, pc = self.pad
-        if pr == 0 and pc == 0:
-            return x
-        return numpy.pad(x, ((0, 0), (0, 0), (pr, pr), (pc, pc)))
-
-    def _out_shape(self, x_shape, w_shape):
-        (sr, sc), (pr, pc) = self.subsample, self.pad
-        return (
-            x_shape[0],
-            w_shape[0],
-            (x_shape[2] + 2 * pr - w_shape[2]) // sr + 1,
-            (x_shape[3] + 2 * pc - w_shape[3]) // sc + 1,
-        )
-
-    def _columns(self, xp, kr, kc, oh, ow):
-        """im2col: a (channels*kr*kc, batch*oh*ow) matrix, one column per output position.
-
-        Laid out so that each window offset (i, j) fills contiguous memory.
-        """
-        sr, sc = self.subsample
-        b, c = xp.shape[:2]
-        cols = numpy.empty((c, kr, kc, b, oh, ow), dtype=xp.dtype)
-        for i in range(kr):
-            for j in range(kc):
-                cols[:, i, j] = xp[:, :, i : i + oh * sr : sr, j : j + ow * sc : sc].transpose(1, 0, 2, 3)
-        return cols.reshape(c * kr * kc, b * oh * ow)
+    def _grad_ops(self):
+        props = dict(border_mode=self.border_mode, subsample=self.subsample, filter_flip=self.filter_flip)
+        return Conv2dGradInputs(**props), Conv2dGradWeights(**props)
 
 
 class Conv2d(_ConvBase):
-    """Batched 2-D convolution: (batch, c, rows, cols) * (f, c, kr, kc) -> (batch, f, oh, ow)."""
+    """Theano's 2-D convolution of a batch of images with a bank of filters; see `conv2d`.
 
-    def make_node(self, x, w):
-        x, w = _float_inputs(x, w)
-        xs, ws = x.type.shape, w.type.shape
-        if xs[1] is not None and ws[1] is not None and xs[1] != ws[1]:
-            raise ValueError(f"conv2d: the input has {xs[1]} channels but the filters expect {ws[1]}")
-        (pr, pc), (sr, sc) = self.pad, self.subsample
-        shape = (xs[0], ws[0], _conv_out_size(xs[2], ws[2], pr, sr), _conv_out_size(xs[3], ws[3], pc, sc))
-        if any(s is not None and s < 1 for s in shape):
-            raise ValueError(f"conv2d: filters of shape {ws} do not fit in inputs of shape {xs} with padding {self.pad}")
-        return Apply(self, [x, w], [TensorType(x.dtype, shape=shape)()])
+    ``imshp`` and ``kshp`` are `conv2d`'s ``input_shape`` and
+    ``filter_shape``: checked against the data, and used for the output's
+    static shape.
+    """
 
-    def perform(self, node, inputs, outputs):
+    __props__ = _ConvBase.__props__ + ("imshp", "kshp")
+
+    def __init__(self, border_mode="valid", subsample=(1, 1), filter_flip=True, imshp=None, kshp=None):
+        super().__init__(border_mode, subsample, filter_flip)
+        self.imshp = _shape_hint("input_shape", imshp)
+        self.kshp = _shape_hint("filter_shape", kshp)
+        if self.imshp is not None and self.kshp is not None:
+            _check_channels(self.imshp[1], self.kshp[1])
+
+    def make_node(self, input, filters):
+        input = as_tensor_variable(input)
+        filters = as_tensor_variable(filters)
+        _check_ndim("conv2d input", input, 4, "(batch, channels, rows, cols)")
+        _check_ndim("conv2d filters", filters, 4, "(n_filters, channels, rows, cols)")
+        dtype = _float_dtype("conv2d", input, filters)
+        imshp = _merge_shape("input", input.type.shape, self.imshp)
+        kshp = _merge_shape("filter", filters.type.shape, self.kshp)
+        _check_channels(imshp[1], kshp[1])
+        out_shape = _conv_out_shape(self.border_mode, self.subsample, imshp, kshp)
+        return Apply(self, [input, filters], [tensor(dtype=dtype, shape=out_shape)])
+
+    def perform(self, node, inputs, output_storage):
         x, w = inputs
-        if x.shape[1] != w.shape[1]:
-            raise ValueError(f"conv2d: the input has {x.shape[1]} channels but the filters expect {w.shape[1]}")
-        b, f, oh, ow = self._out_shape(x.shape, w.shape)
-        if oh < 1 or ow < 1:
-            raise ValueError(f"conv2d: filters of shape {w.shape} do not fit in inputs of shape {x.shape}")
-        kr, kc = w.shape[2:]
-        cols = self._columns(self._padded(x), kr, kc, oh, ow)
-        out = self._kernel(w).reshape(f, -1) @ cols  # (f, batch*oh*ow)
-        # Left in (filters, batch, ...) memory order: the next ops (pooling,
-        # tanh, the next convolution) read it as fast as a copy would be.
-        outputs[0][0] = out.reshape(f, b, oh, ow).transpose(1, 0, 2, 3)
+        _check_hint("input", x.shape, self.imshp)
+        _check_hint("filter", w.shape, self.kshp)
+        _check_channels(x.shape[1], w.shape[1])
+        out_shape = _conv_out_shape(self.border_mode, self.subsample, x.shape, w.shape)[2:]
+        pad = _conv_padding(self.border_mode, w.shape[2:])
+        dtype = node.outputs[0].type.dtype
+        output_storage[0][0] = _correlate(
+            x.astype(dtype, copy=False), self._kernels(w, dtype), pad, self.subsample, out_shape
+        )
 
     def infer_shape(self, fgraph, node, shapes):
-        x, w = shapes
-        (pr, pc), (sr, sc) = self.pad, self.subsample
-        return [(x[0], w[0], (x[2] + 2 * pr - w[2]) // sr + 1, (x[3] + 2 * pc - w[3]) // sc + 1)]
+        (b, _, h, w), (f, _, kr, kc) = shapes
+        pad = _conv_padding(self.border_mode, (kr, kc))
+        sr, sc = self.subsample
+        return [(b, f, _conv_out_len(h, kr, pad[0], sr), _conv_out_len(w, kc, pad[1], sc))]
 
-    def pullback(self, inputs, outputs, output_grads):
+    def pullback(self, inputs, outputs, cotangents):
         x, w = inputs
-        (gz,) = output_grads
-        props = (self.pad, self.subsample, self.filter_flip)
-        return [Conv2dGradInputs(*props)(x, w, gz), Conv2dGradWeights(*props)(x, w, gz)]
+        (gz,) = cotangents
+        grad_inputs, grad_weights = self._grad_ops()
+        gx = grad_inputs(w, gz, _spatial_shape(x))
+        gw = grad_weights(x, gz, _spatial_shape(w))
+        return [_as_dtype_of(gx, x), _as_dtype_of(gw, w)]
 
 
 class Conv2dGradInputs(_ConvBase):
-    """Gradient of `Conv2d` with respect to its input."""
+    """Gradient of `Conv2d` with respect to its input.
 
-    def make_node(self, x, w, gz):
-        x, w, gz = _float_inputs(x, w, gz)
-        return Apply(self, [x, w, gz], [x.type()])
+    Inputs: the filters, the output gradient, and the input's (rows, cols),
+    which a strided output does not determine.
+    """
 
-    def perform(self, node, inputs, outputs):
-        x, w, gz = inputs
-        sr, sc = self.subsample
-        pr, pc = self.pad
-        b, f, oh, ow = gz.shape
-        kr, kc = w.shape[2:]
-        # Each output position received sum(window * kernel): send gz back
-        # through the same windows (col2im).
-        kernel = self._kernel(w).reshape(f, -1)
-        gz_rows = gz.transpose(1, 0, 2, 3).reshape(f, -1)
-        gcols = (kernel.T @ gz_rows).reshape(x.shape[1], kr, kc, b, oh, ow)
-        # Accumulate in (channels, batch, ...) memory order, like gcols.
-        gxp = numpy.zeros((x.shape[1], b, x.shape[2] + 2 * pr, x.shape[3] + 2 * pc), dtype=x.dtype)
-        for i in range(kr):
-            for j in range(kc):
-                gxp[:, :, i : i + oh * sr : sr, j : j + ow * sc : sc] += gcols[:, i, j]
-        outputs[0][0] = gxp[:, :, pr : pr + x.shape[2], pc : pc + x.shape[3]].transpose(1, 0, 2, 3)
+    # The static output shape comes from the value of the size input.
+    _output_type_depends_on_input_value = True
+
+    def make_node(self, filters, output_grad, input_size):
+        filters = as_tensor_variable(filters)
+        output_grad = as_tensor_variable(output_grad)
+        _check_ndim("filters", filters, 4, "(n_filters, channels, rows, cols)")
+        _check_ndim("output gradient", output_grad, 4, "(batch, n_filters, rows, cols)")
+        input_size, (h, w) = _size_vector("input_size", input_size)
+        dtype = _float_dtype("conv2d", filters, output_grad)
+        shape = (output_grad.type.shape[0], filters.type.shape[1], h, w)
+        return Apply(self, [filters, output_grad, input_size], [tensor(dtype=dtype, shape=shape)])
+
+    def perform(self, node, inputs, output_storage):
+        w, gz, input_size = inputs
+        input_size = tuple(int(n) for n in input_size)
+        expected = _conv_out_shape(self.border_mode, self.subsample, (None, None, *input_size), w.shape)
+        _check_output_grad("Conv2dGradInputs", gz.shape, expected)
+        dtype = node.outputs[0].type.dtype
+        pad = _conv_padding(self.border_mode, w.shape[2:])
+        output_storage[0][0] = _correlate_grad_input(
+            gz.astype(dtype, copy=False), self._kernels(w, dtype), input_size, pad, self.subsample
+        )
 
     def infer_shape(self, fgraph, node, shapes):
-        return [shapes[0]]
+        input_size = node.inputs[2]
+        return [(shapes[1][0], shapes[0][1], input_size[0], input_size[1])]
 
 
 class Conv2dGradWeights(_ConvBase):
-    """Gradient of `Conv2d` with respect to its filters."""
+    """Gradient of `Conv2d` with respect to its filters.
 
-    def make_node(self, x, w, gz):
-        x, w, gz = _float_inputs(x, w, gz)
-        return Apply(self, [x, w, gz], [w.type()])
+    Inputs: the images, the output gradient and the filters' (rows, cols).
+    """
 
-    def perform(self, node, inputs, outputs):
-        x, w, gz = inputs
-        b, f, oh, ow = gz.shape
-        kr, kc = w.shape[2:]
-        cols = self._columns(self._padded(x), kr, kc, oh, ow)
-        gz_rows = gz.transpose(1, 0, 2, 3).reshape(f, -1)
-        # (cols @ gz_rows.T).T rather than gz_rows @ cols.T: the same product,
-        # but OpenBLAS is two orders of magnitude slower on the latter shape.
-        gkernel = (cols @ gz_rows.T).T.reshape(w.shape)
-        outputs[0][0] = numpy.ascontiguousarray(self._kernel(gkernel))
+    # The static output shape comes from the value of the size input.
+    _output_type_depends_on_input_value = True
+
+    def make_node(self, input, output_grad, filter_size):
+        input = as_tensor_variable(input)
+        output_grad = as_tensor_variable(output_grad)
+        _check_ndim("input", input, 4, "(batch, channels, rows, cols)")
+        _check_ndim("output gradient", output_grad, 4, "(batch, n_filters, rows, cols)")
+        filter_size, (kr, kc) = _size_vector("filter_size", filter_size)
+        dtype = _float_dtype("conv2d", input, output_grad)
+        shape = (output_grad.type.shape[1], input.type.shape[1], kr, kc)
+        return Apply(self, [input, output_grad, filter_size], [tensor(dtype=dtype, shape=shape)])
+
+    def perform(self, node, inputs, output_storage):
+        x, gz, filter_size = inputs
+        kernel_shape = tuple(int(n) for n in filter_size)
+        expected = _conv_out_shape(self.border_mode, self.subsample, x.shape, (None, None, *kernel_shape))
+        _check_output_grad("Conv2dGradWeights", gz.shape, expected)
+        dtype = node.outputs[0].type.dtype
+        pad = _conv_padding(self.border_mode, kernel_shape)
+        grad = _correlate_grad_kernels(
+            x.astype(dtype, copy=False), gz.astype(dtype, copy=False), kernel_shape, pad, self.subsample
+        )
+        # The gradient of a flipped kernel is the flipped gradient.
+        output_storage[0][0] = np.ascontiguousarray(grad[:, :, ::-1, ::-1] if self.filter_flip else grad)
 
     def infer_shape(self, fgraph, node, shapes):
-        return [shapes[1]]
+        filter_size = node.inputs[2]
+        return [(shapes[1][1], shapes[0][1], filter_size[0], filter_size[1])]
 
 
-def _check_shape(name, given, var):
-    """Check a user-given shape tuple against a variable's static shape."""
-    if given is None:
-        return var
-    given = tuple(given)
-    if len(given) != 4:
-        raise ValueError(f"conv2d: {name} must have 4 entries, got {given!r}")
-    for g, s in zip(given, var.type.shape):
-        if g is not None and s is not None and g != s:
-            raise ValueError(f"conv2d: {name}={given} does not match the tensor's shape {var.type.shape}")
-    return pt.specify_shape(var, given)
+def conv2d(
+    input,
+    filters,
+    input_shape=None,
+    filter_shape=None,
+    border_mode="valid",
+    subsample=(1, 1),
+    filter_flip=True,
+):
+    """Convolve a batch of multi-channel images with a bank of filters (Theano's ``conv2d``).
 
+    Parameters
+    ----------
+    input : 4-d tensor (batch, channels, rows, cols)
+    filters : 4-d tensor (n_filters, channels, krows, kcols)
+    input_shape, filter_shape : 4 ints or None each, optional
+        The shapes the data will have (None for an unknown entry).  They are
+        checked at run time and give the output a static shape.
+    border_mode : 'valid', 'full', 'half', int or (int, int)
+        Zero padding of the images: none, kernel size - 1, kernel size // 2,
+        or the given number of rows and columns on each side.
+    subsample : (int, int)
+        Stride of the output along rows and columns.
+    filter_flip : bool
+        True for a convolution (kernels flipped), False for a
+        cross-correlation.
 
-def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="valid", subsample=(1, 1), filter_flip=True):
-    """2-D convolution of a minibatch of images with a bank of filters, as Theano's.
-
-    :param input: 4-D tensor (batch, channels, rows, columns)
-    :param filters: 4-D tensor (n_filters, channels, filter rows, filter columns)
-    :param input_shape, filter_shape: the shapes, when known (entries may be
-        None); checked against the data and used for static shapes
-    :param border_mode: 'valid' (no padding), 'full' (pad by filter size - 1),
-        'half' (pad by filter size // 2), or an int / pair of ints of padding
-    :param subsample: strides (rows, columns)
-    :param filter_flip: True for a true convolution (flipped kernel), False
-        for a cross-correlation
-    :returns: 4-D tensor (batch, n_filters, output rows, output columns)
+    Returns
+    -------
+    4-d tensor (batch, n_filters, out_rows, out_cols), where
+    ``out = (in + 2*pad - kernel) // stride + 1``, of the upcast dtype of
+    the input and filters (float32 stays float32).
     """
-    input = _check_shape("input_shape", input_shape, _as_4d("conv2d input", input))
-    filters = _check_shape("filter_shape", filter_shape, _as_4d("conv2d filters", filters))
-    if input.type.shape[1] is not None and filters.type.shape[1] is not None and input.type.shape[1] != filters.type.shape[1]:
-        raise ValueError(
-            f"conv2d: the input has {input.type.shape[1]} channels but the filters expect {filters.type.shape[1]}"
-        )
-    if isinstance(border_mode, str):
-        if border_mode not in BORDER_MODES:
-            raise ValueError(f"conv2d: unknown border_mode {border_mode!r}; use one of {BORDER_MODES} or an int pair")
-        kr, kc = filters.type.shape[2:]
-        if border_mode != "valid" and (kr is None or kc is None):
-            raise ValueError(f"conv2d: border_mode={border_mode!r} needs the filter size; give filter_shape")
-        pad = {"valid": (0, 0), "full": (kr - 1, kc - 1) if kr else None, "half": (kr // 2, kc // 2) if kr else None}[
-            border_mode
-        ]
-    else:
-        pad = _pair("border_mode", border_mode)
-        if min(pad) < 0:
-            raise ValueError(f"conv2d: padding must be >= 0, got {pad}")
-    subsample = _pair("subsample", subsample)
-    if min(subsample) < 1:
-        raise ValueError(f"conv2d: subsample must be >= 1, got {subsample}")
-    return Conv2d(pad, subsample, bool(filter_flip))(input, filters)
+    return Conv2d(border_mode, subsample, filter_flip, input_shape, filter_shape)(input, filters)
 
 
 # --------------------------------------------------------------------------
-# Pooling
-# --------------------------------------------------------------------------
+# Pooling.
+#
+# Window k along an axis covers [k*stride, k*stride + ws) in padded
+# coordinates, where the data occupies [pad, pad + size).  What each mode
+# reduces over follows Theano's Pool.perform:
+#   - max, sum and average_exc_pad: the window clipped to the data, so
+#     padding never wins a max and is never counted;
+#   - average_inc_pad: the window clipped to the padded image.
+# With ignore_border=True no window leaves the padded image, so
+# average_inc_pad always divides by ws[0]*ws[1].  With ignore_border=False
+# (where Theano allows no padding) the partial windows at the lower and
+# right borders are clipped to the image, and both averages divide by the
+# number of cells left in the window.
 
 
-def _memory_order(x):
-    """Axis order in which ``x`` is laid out in memory, the last two axes kept last.
-
-    Our convolution returns (batch, maps, ...) views of (maps, batch, ...)
-    arrays; reading them in memory order avoids copies.
-    """
-    lead = sorted(range(x.ndim - 2), key=lambda a: -x.strides[a])
-    return tuple(lead) + (x.ndim - 2, x.ndim - 1)
-
-
-def _pool_out_size(size, ws, st, pad, ignore_border):
-    """Theano's number of pooling windows along one axis."""
+def _pool_out_len(size, ws, stride, pad, ignore_border):
     if ignore_border:
-        return (size + 2 * pad - ws) // st + 1
-    if st >= ws:
-        return (size - 1) // st + 1
-    return max(0, (size - ws + st - 1) // st) + 1
+        return (size + 2 * pad - ws) // stride + 1
+    if stride >= ws:
+        return (size - 1) // stride + 1
+    # The full windows, plus one partial window if cells are left over.
+    starts = (size - ws + stride - 1) // stride
+    if isinstance(starts, numbers.Integral):
+        return max(0, starts) + 1
+    return maximum(0, starts) + 1
+
+
+def _buffer_shape(size, out_shape, ws, stride, pad):
+    """Rows and columns of an array holding the padded data and every window."""
+    return tuple(max((n - 1) * s + w, d + p) for n, s, w, d, p in zip(out_shape, stride, ws, size, pad))
+
+
+def _window_cells(buf, offset, out_shape, stride):
+    """View of the cell at ``offset`` in every window: shape (..., out_rows, out_cols)."""
+    (u, v), (oh, ow), (sr, sc) = offset, out_shape, stride
+    return buf[..., u : u + (oh - 1) * sr + 1 : sr, v : v + (ow - 1) * sc + 1 : sc]
+
+
+def _window_counts(out_len, size, ws, stride, pad, mode):
+    """How many cells each window along one axis averages over."""
+    starts = np.arange(out_len) * stride
+    low, high = (pad, pad + size) if mode == "average_exc_pad" else (0, size + 2 * pad)
+    return np.minimum(starts + ws, high) - np.maximum(starts, low)
 
 
 class _PoolBase(Op):
     __props__ = ("ws", "ignore_border", "stride", "pad", "mode")
 
-    def __init__(self, ws, ignore_border, stride, pad, mode):
-        self.ws = ws
-        self.ignore_border = ignore_border
-        self.stride = stride
-        self.pad = pad
+    def __init__(self, ws, ignore_border=True, stride=None, pad=(0, 0), mode="max"):
+        self.ws = _int_pair("ws", ws, 1)
+        self.ignore_border = _bool("ignore_border", ignore_border)
+        self.stride = self.ws if stride is None else _int_pair("stride", stride, 1)
+        self.pad = _int_pair("pad", pad, 0)
+        if mode not in POOL_MODES:
+            raise ValueError(f"pool_2d mode must be one of {', '.join(POOL_MODES)}; got {mode!r}")
         self.mode = mode
+        if self.pad != (0, 0) and not self.ignore_border:
+            raise ValueError(f"pool_2d: padding {self.pad} needs ignore_border=True")
+        if any(p >= w for p, w in zip(self.pad, self.ws)):
+            raise ValueError(f"pool_2d: each pad {self.pad} must be smaller than the window {self.ws}")
 
-    def _geometry(self, shape):
-        """Output size, and the size of the padded-and-extended input the windows read."""
-        oh, ow = (
-            _pool_out_size(n, w, s, p, self.ignore_border)
-            for n, w, s, p in zip(shape[-2:], self.ws, self.stride, self.pad)
-        )
-        eh = max((oh - 1) * self.stride[0] + self.ws[0], shape[-2] + 2 * self.pad[0])
-        ew = max((ow - 1) * self.stride[1] + self.ws[1], shape[-1] + 2 * self.pad[1])
-        return oh, ow, eh, ew
+    def _check_input(self, x):
+        x = as_tensor_variable(x)
+        if x.type.ndim < 2:
+            raise TypeError(f"pool_2d needs a tensor of 2 or more dimensions, got {x.type.ndim}")
+        if x.type.dtype not in float_dtypes:
+            raise TypeError(f"pool_2d works on floating-point tensors, got {x.type.dtype}; cast it first")
+        return x
 
-    def _extended(self, x, eh, ew, fill):
-        """x inside a frame of ``fill``: the padding, then room for partial windows."""
-        (ph, pw) = self.pad
-        if (eh, ew) == x.shape[-2:]:
+    def _out_len(self, axis, size):
+        """Output length along one axis; ValueError if ignore_border leaves no window."""
+        ws, pad = self.ws[axis], self.pad[axis]
+        if self.ignore_border and size + 2 * pad < ws:
+            raise ValueError(
+                f"pool_2d: a window of {ws} {_AXES[axis]} does not fit in an input of "
+                f"{size + 2 * pad} {_AXES[axis]} (padding included), so ignore_border=True "
+                "leaves no output"
+            )
+        return _pool_out_len(size, ws, self.stride[axis], pad, self.ignore_border)
+
+    def _buffer(self, x, out_shape, fill):
+        """``x`` at offset ``pad`` in an array that covers every window, ``fill`` elsewhere.
+
+        ``x`` itself when it already covers every window.
+        """
+        size = x.shape[-2:]
+        shape = _buffer_shape(size, out_shape, self.ws, self.stride, self.pad)
+        if shape == size:
             return x
-        ext = numpy.full(x.shape[:-2] + (eh, ew), fill, dtype=x.dtype)
-        ext[..., ph : ph + x.shape[-2], pw : pw + x.shape[-1]] = x
-        return ext
+        buf = np.full(x.shape[:-2] + shape, fill, x.dtype)
+        buf[..., self.pad[0] : self.pad[0] + size[0], self.pad[1] : self.pad[1] + size[1]] = x
+        return buf
 
-    def _offsets(self, oh, ow):
-        """For each offset in the window, the slices that read it in every window."""
-        (sh, sw) = self.stride
-        for i in range(self.ws[0]):
-            for j in range(self.ws[1]):
-                yield (Ellipsis, slice(i, i + (oh - 1) * sh + 1, sh), slice(j, j + (ow - 1) * sw + 1, sw))
+    def _offsets(self):
+        return [(u, v) for u in range(self.ws[0]) for v in range(self.ws[1])]
 
-    def _tiles(self, x):
-        """C-contiguous ``x`` seen as (..., oh, ws0, ow, ws1) when the windows tile it exactly.
+    def _divisor(self, size, out_shape, dtype):
+        rows, cols = (
+            _window_counts(n, d, w, s, p, self.mode)
+            for n, d, w, s, p in zip(out_shape, size, self.ws, self.stride, self.pad)
+        )
+        return np.outer(rows, cols).astype(dtype)
 
-        That is the common case (LeNet's 2x2 pooling of even-sized maps), where
-        the max-pool gradient is one broadcast comparison instead of a loop
-        over window offsets.  None otherwise.
-        """
-        (h, w), (wh, ww) = x.shape[-2:], self.ws
-        if self.stride != self.ws or self.pad != (0, 0) or h % wh or w % ww:
-            return None
-        if not x.flags.c_contiguous:
-            return None
-        return x.reshape(x.shape[:-2] + (h // wh, wh, w // ww, ww))
+    def _scatter(self, grad_buf, out_shape, cell_grad):
+        """Add ``cell_grad(offset)`` to the cell at that offset of every window."""
+        overlapping = any(s < w for s, w in zip(self.stride, self.ws))
+        for offset in self._offsets():
+            target = _window_cells(grad_buf, offset, out_shape, self.stride)
+            # Disjoint windows reach each cell at most once: plain writes do.
+            if overlapping:
+                target += cell_grad(offset)
+            else:
+                np.copyto(target, cell_grad(offset))
 
-    def _divisor(self, shape, oh, ow, eh, ew):
-        """Cells each window averages over (average modes only).
-
-        As in Theano, partial windows at the border count only the cells of
-        the (padded) image they cover; 'average_exc_pad' also leaves out the
-        padding.
-        """
-        (ph, pw) = self.pad
-        h, w = shape[-2:]
-        inside = numpy.zeros((eh, ew))
-        if self.mode == "average_inc_pad":
-            inside[: h + 2 * ph, : w + 2 * pw] = 1
-        else:
-            inside[ph : ph + h, pw : pw + w] = 1
-        count = sum(inside[idx[1:]] for idx in self._offsets(oh, ow))
-        return numpy.maximum(count, 1)
+    def _crop(self, grad_buf, size):
+        (pr, pc), (h, w) = self.pad, size
+        return np.ascontiguousarray(grad_buf[..., pr : pr + h, pc : pc + w])
 
 
 class Pool(_PoolBase):
-    """Pooling over the last two axes of a tensor, with Theano's semantics."""
+    """Theano's pooling over the last two axes; see `pool_2d`."""
 
     def make_node(self, x):
-        x = pt.as_tensor_variable(x)
-        shape = list(x.type.shape)
-        for axis in (-2, -1):
-            n = shape[axis]
-            if n is not None:
-                out = _pool_out_size(n, self.ws[axis], self.stride[axis], self.pad[axis], self.ignore_border)
-                if out < 1:
-                    raise ValueError(
-                        f"pool_2d: window {self.ws} is larger than the input ({x.type.shape[-2:]}"
-                        f" plus padding {self.pad}); use a smaller window or ignore_border=False"
-                    )
-                shape[axis] = out
-        return Apply(self, [x], [TensorType(x.dtype, shape=tuple(shape))()])
+        x = self._check_input(x)
+        *lead, h, w = x.type.shape
+        rows, cols = (None if n is None else self._out_len(axis, n) for axis, n in enumerate((h, w)))
+        return Apply(self, [x], [tensor(dtype=x.type.dtype, shape=(*lead, rows, cols))])
 
-    def perform(self, node, inputs, outputs):
+    def perform(self, node, inputs, output_storage):
         (x,) = inputs
-        oh, ow, eh, ew = self._geometry(x.shape)
-        if oh < 1 or ow < 1:
-            raise ValueError(f"pool_2d: window {self.ws} is larger than the input {x.shape[-2:]}")
-        if self.mode == "max":
-            # Padding and the space past the border never win a max.
-            ext = self._extended(x, eh, ew, -numpy.inf)
-            out = None
-            for idx in self._offsets(oh, ow):
-                out = ext[idx].copy(order="K") if out is None else numpy.maximum(out, ext[idx], out=out)
-        else:
-            ext = self._extended(x, eh, ew, 0)
-            out = numpy.zeros(x.shape[:-2] + (oh, ow), dtype=x.dtype)
-            for idx in self._offsets(oh, ow):
-                out += ext[idx]
-            if self.mode != "sum":
-                out /= self._divisor(x.shape, oh, ow, eh, ew).astype(x.dtype)
-        outputs[0][0] = out
+        size = x.shape[-2:]
+        out_shape = tuple(self._out_len(axis, n) for axis, n in enumerate(size))
+        # Cells outside the data must never win a max, and add nothing to a sum.
+        buf = self._buffer(x, out_shape, -np.inf if self.mode == "max" else 0)
+        reduce = np.maximum if self.mode == "max" else np.add
+        first, *others = self._offsets()
+        out = _window_cells(buf, first, out_shape, self.stride).copy()
+        for offset in others:
+            reduce(out, _window_cells(buf, offset, out_shape, self.stride), out=out)
+        if self.mode.startswith("average"):
+            out /= self._divisor(size, out_shape, x.dtype)
+        output_storage[0][0] = out
 
     def infer_shape(self, fgraph, node, shapes):
-        (shape,) = shapes
-        out = [
-            pt.maximum(0, (n - w + s - 1) // s) + 1 if (not self.ignore_border and s < w)
-            else (n - 1) // s + 1 if not self.ignore_border
-            else (n + 2 * p - w) // s + 1
-            for n, w, s, p in zip(shape[-2:], self.ws, self.stride, self.pad)
-        ]
-        return [tuple(shape[:-2]) + tuple(out)]
+        *lead, h, w = shapes[0]
+        rows, cols = (
+            _pool_out_len(n, ws, stride, pad, self.ignore_border)
+            for n, ws, stride, pad in zip((h, w), self.ws, self.stride, self.pad)
+        )
+        return [(*lead, rows, cols)]
 
-    def pullback(self, inputs, outputs, output_grads):
-        (x,), (z,), (gz,) = inputs, outputs, output_grads
-        props = (self.ws, self.ignore_border, self.stride, self.pad, self.mode)
-        return [PoolGrad(*props)(x, z, gz)]
-
-
-class PoolGrad(_PoolBase):
-    """Gradient of `Pool` with respect to its input."""
-
-    def make_node(self, x, z, gz):
-        x, z, gz = (pt.as_tensor_variable(v) for v in (x, z, gz))
-        return Apply(self, [x, z, gz], [x.type()])
-
-    def perform(self, node, inputs, outputs):
-        x, z, gz = inputs
-        oh, ow, eh, ew = self._geometry(x.shape)
-        # In the arrays' memory order the tiling reshape is free.
-        order = _memory_order(x)
-        tiles = self._tiles(x.transpose(order))
-        if self.mode == "max" and tiles is not None:
-            z, gz = z.transpose(order), gz.transpose(order)
-            hit = tiles == z[..., :, None, :, None]
-            g = (hit * gz[..., :, None, :, None]).reshape(z.shape[:-2] + x.shape[-2:])
-            outputs[0][0] = g.transpose(numpy.argsort(order))
-            return
-        gext = numpy.zeros(x.shape[:-2] + (eh, ew), dtype=x.dtype)
+    def pullback(self, inputs, outputs, cotangents):
+        (x,), (z,), (gz,) = inputs, outputs, cotangents
+        props = self._props_dict()
         if self.mode == "max":
-            # Every input equal to its window's maximum gets the gradient.
-            ext = self._extended(x, eh, ew, -numpy.inf)
-            for idx in self._offsets(oh, ow):
-                gext[idx] += numpy.where(ext[idx] == z, gz, 0)
-        else:
-            g = gz if self.mode == "sum" else gz / self._divisor(x.shape, oh, ow, eh, ew).astype(x.dtype)
-            for idx in self._offsets(oh, ow):
-                gext[idx] += g
-        (ph, pw) = self.pad
-        outputs[0][0] = numpy.ascontiguousarray(gext[..., ph : ph + x.shape[-2], pw : pw + x.shape[-1]])
+            return [MaxPoolGrad(**props)(x, z, gz)]
+        return [AveragePoolGrad(**props)(x, gz)]
+
+
+def _like_input(op_name, what, var, x):
+    var = as_tensor_variable(var)
+    if var.type.ndim != x.type.ndim:
+        raise TypeError(f"{op_name}: the {what} must have {x.type.ndim} dimensions, like the input")
+    return var
+
+
+class MaxPoolGrad(_PoolBase):
+    """Gradient of max `Pool`; inputs: x, the pooled output and its gradient.
+
+    A window's gradient goes to every cell equal to the window's max (all of
+    them on ties, as in Theano), summed over overlapping windows.
+    """
+
+    def make_node(self, x, maxout, gz):
+        x = self._check_input(x)
+        maxout = _like_input("MaxPoolGrad", "pooled output", maxout, x)
+        gz = _like_input("MaxPoolGrad", "output gradient", gz, x)
+        return Apply(self, [x, maxout, gz], [x.type()])
+
+    def perform(self, node, inputs, output_storage):
+        x, maxout, gz = inputs
+        out_shape = maxout.shape[-2:]
+        gz = gz.astype(x.dtype, copy=False)
+        buf = self._buffer(x, out_shape, -np.inf)
+        grad = np.zeros(buf.shape, x.dtype)
+
+        def cell_grad(offset):
+            return (_window_cells(buf, offset, out_shape, self.stride) == maxout) * gz
+
+        self._scatter(grad, out_shape, cell_grad)
+        output_storage[0][0] = self._crop(grad, x.shape[-2:])
+
+    def infer_shape(self, fgraph, node, shapes):
+        return [shapes[0]]
+
+
+class AveragePoolGrad(_PoolBase):
+    """Gradient of sum and average `Pool`; inputs: x (for its shape) and the output gradient."""
+
+    def make_node(self, x, gz):
+        x = self._check_input(x)
+        gz = _like_input("AveragePoolGrad", "output gradient", gz, x)
+        return Apply(self, [x, gz], [x.type()])
+
+    def perform(self, node, inputs, output_storage):
+        x, gz = inputs
+        size, out_shape = x.shape[-2:], gz.shape[-2:]
+        gz = gz.astype(x.dtype, copy=False)
+        if self.mode != "sum":
+            gz = gz / self._divisor(size, out_shape, x.dtype)
+        shape = _buffer_shape(size, out_shape, self.ws, self.stride, self.pad)
+        grad = np.zeros(x.shape[:-2] + shape, x.dtype)
+        self._scatter(grad, out_shape, lambda offset: gz)
+        output_storage[0][0] = self._crop(grad, size)
 
     def infer_shape(self, fgraph, node, shapes):
         return [shapes[0]]
 
 
 def pool_2d(input, ws, ignore_border=True, stride=None, pad=(0, 0), mode="max"):
-    """Pool the last two axes of ``input`` in windows of ``ws``, as Theano's.
+    """Pool the last two axes of ``input`` (Theano's ``pool_2d``).
 
-    :param input: tensor with at least 2 dimensions (e.g. batch, maps, rows, columns)
-    :param ws: window size (rows, columns)
-    :param ignore_border: True drops the partial windows at the bottom and
-        right borders; False keeps them (only without padding)
-    :param stride: step between windows (default: ``ws``, no overlap)
-    :param pad: zero padding (rows, columns) on both sides of each axis
-    :param mode: 'max', 'sum', 'average_inc_pad' (padding counts in the
-        average) or 'average_exc_pad'
+    Parameters
+    ----------
+    input : floating-point tensor of 2 or more dimensions
+    ws : (int, int)
+        Window size (rows, cols).
+    ignore_border : bool
+        True: only windows inside the (padded) input, giving
+        ``(in + 2*pad - ws) // stride + 1`` outputs; an error if none fits.
+        False: the partial windows at the lower and right borders are kept.
+    stride : (int, int) or None
+        Step between windows, ``ws`` by default; smaller steps overlap.
+    pad : (int, int)
+        Zero padding on each side, smaller than the window; only with
+        ``ignore_border=True``.
+    mode : 'max', 'sum', 'average_inc_pad' or 'average_exc_pad'
+        The averages divide by the window size counting, or not counting,
+        the padding.
+
+    Returns
+    -------
+    Tensor of the input's dtype and leading dimensions.
     """
-    input = pt.as_tensor_variable(input)
-    if input.ndim < 2:
-        raise ValueError(f"pool_2d: the input must have at least 2 dimensions, got ndim={input.ndim}")
-    if mode not in POOL_MODES:
-        raise ValueError(f"pool_2d: unknown mode {mode!r}; use one of {POOL_MODES}")
-    ws = _pair("ws", ws)
-    stride = ws if stride is None else _pair("stride", stride)
-    pad = _pair("pad", pad)
-    if min(ws) < 1 or min(stride) < 1 or min(pad) < 0:
-        raise ValueError(f"pool_2d: ws and stride must be >= 1 and pad >= 0, got ws={ws}, stride={stride}, pad={pad}")
-    if pad != (0, 0) and not ignore_border:
-        raise ValueError("pool_2d: padding requires ignore_border=True (as in Theano)")
-    if pad[0] >= ws[0] or pad[1] >= ws[1]:
-        raise ValueError(f"pool_2d: padding {pad} must be smaller than the window {ws}")
-    return Pool(ws, bool(ignore_border), stride, pad, mode)(input)
+    return Pool(ws, ignore_border, stride, pad, mode)(input)
 
 
 # --------------------------------------------------------------------------
@@ -473,7 +799,7 @@ def pool_2d(input, ws, ignore_border=True, stride=None, pad=(0, 0), mode="max"):
 @numba_funcify.register(_ConvBase)
 @numba_funcify.register(_PoolBase)
 def _numba_object_mode(op, node, **kwargs):
-    """Run our ops' NumPy code from Numba-compiled graphs (object mode).
+    """Run these ops' NumPy code from Numba-compiled graphs (object mode).
 
     PyTensor's generic fallback keeps the graph node in the compiled
     function, and with it the whole graph up to the shared variables: the

@@ -4,7 +4,7 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 import pytest
-from conftest import StopTraining, assert_costs_match, golden_costs, golden_log, run_tutorial
+from conftest import StopTraining, assert_costs_match, assert_log_matches, golden_costs, golden_log, run_tutorial
 from scipy.signal import convolve2d
 
 from deeplearning_tutorial.convolutional_mlp import LeNetConvPoolLayer, evaluate_lenet5
@@ -46,8 +46,13 @@ class TestLeNetConvPoolLayer:
     "nkerns, log, costs", [([5, 5], "n_epochs1.nkerns5-5", "convolutional_mlp_5_5"), ([20, 50], "n_epochs1", "convolutional_mlp")]
 )
 def test_one_epoch_matches_legacy(mnist_path, floatX, nkerns, log, costs, capsys, record_training_costs):
+    """float64 prints the historical log exactly; float32 within one or two images."""
     lines = run_tutorial(capsys, evaluate_lenet5, n_epochs=1, nkerns=nkerns)
-    assert lines == golden_log(f"convolutional_mlp.{log}.{floatX}.log")
+    expected = golden_log(f"convolutional_mlp.{log}.{floatX}.log")
+    if floatX == "float64":
+        assert lines == expected
+    else:
+        assert_log_matches(lines, expected, samples=2)
     assert_costs_match(record_training_costs, costs, floatX)
 
 
