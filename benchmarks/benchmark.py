@@ -17,6 +17,7 @@ import argparse
 import importlib.util
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -48,6 +49,19 @@ marks = calls[::n_batches]
 print(json.dumps({"startup_s": calls[0] - started, "epoch_s": [b - a for a, b in zip(marks, marks[1:])],
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
+
+
+def report(started, first_minibatch_done, epoch_marks):
+    """Print one measurement process's JSON report (read by `run`)."""
+    print(
+        json.dumps(
+            {
+                "startup_s": first_minibatch_done - started,
+                "epoch_s": [b - a for a, b in zip(epoch_marks, epoch_marks[1:])],
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def run(command, env, cwd):

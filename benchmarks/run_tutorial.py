@@ -17,9 +17,7 @@ N_EPOCHS - 1 epochs are timed.
 import contextlib
 import importlib
 import io
-import json
 import os
-import resource
 import sys
 import time
 
@@ -27,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import pytensor  # noqa: E402
 
-from benchmark import FUNCTIONS, N_BATCHES  # noqa: E402
+from benchmark import FUNCTIONS, N_BATCHES, report  # noqa: E402
 
 
 def main():
@@ -52,16 +50,7 @@ def main():
     tutorial = getattr(importlib.import_module(f"deeplearning_tutorial.{name}"), FUNCTIONS[name])
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         tutorial(n_epochs=n_epochs)
-    marks = calls[::n_batches]
-    print(
-        json.dumps(
-            {
-                "startup_s": calls[0] - started,
-                "epoch_s": [b - a for a, b in zip(marks, marks[1:])],
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            }
-        )
-    )
+    report(started, calls[0], calls[::n_batches])
 
 
 if __name__ == "__main__":

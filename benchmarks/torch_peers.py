@@ -9,9 +9,7 @@ same JSON as ``run_tutorial.py``:
     python benchmarks/torch_peers.py TUTORIAL N_EPOCHS START_TIME
 """
 
-import json
 import os
-import resource
 import sys
 import time
 
@@ -21,6 +19,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmark import report  # noqa: E402
 from deeplearning_tutorial import data  # noqa: E402
 
 
@@ -101,15 +100,7 @@ def main():
                 marks.append(time.time())
         errors(*valid)
         errors(*test)
-    print(
-        json.dumps(
-            {
-                "startup_s": marks[0] - started,
-                "epoch_s": [b - a for a, b in zip(marks, marks[1:])],
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            }
-        )
-    )
+    report(started, marks[0], marks)
 
 
 if __name__ == "__main__":
