@@ -139,15 +139,16 @@ def test_runs_as_module_with_floatX_from_flags(mnist_path, tmp_path):
         assert pickle.load(f).W.get_value().dtype == "float32"
 
 
-@pytest.mark.parametrize(
-    "cwd, script",
-    [(".", "deeplearning_tutorial/logistic_sgd.py"), ("deeplearning_tutorial", "logistic_sgd.py")],
-)
-def test_runs_as_a_script(cwd, script):
-    """Started by file path, from the repository root or the package folder."""
+@pytest.mark.parametrize("module", ["logistic_sgd", "mlp", "convolutional_mlp"])
+@pytest.mark.parametrize("how", ["path from the root", "inside the package", "-m"])
+def test_every_tutorial_starts_all_three_ways(module, how):
+    """By file path from the root or the package folder, or with -m (imports only: --help)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.run(
-        [sys.executable, script, "--help"], cwd=os.path.join(REPO, cwd), env=env,
-        capture_output=True, text=True, check=True,
-    )
+    command, cwd = {
+        "path from the root": ([f"deeplearning_tutorial/{module}.py"], REPO),
+        "inside the package": ([f"{module}.py"], os.path.join(REPO, "deeplearning_tutorial")),
+        "-m": (["-m", f"deeplearning_tutorial.{module}"], REPO),
+    }[how]
+    proc = subprocess.run([sys.executable, *command, "--help"], cwd=cwd, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
     assert "--mode" in proc.stdout
