@@ -11,21 +11,16 @@ import numpy
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from pytensor.compile.mode import Mode
 from pytensor.gradient import verify_grad
-from pytensor.graph.rewriting.db import RewriteDatabaseQuery
-from pytensor.link.vm import VMLinker
 from scipy.signal import convolve2d
 
 from deeplearning_tutorial import ops
+from deeplearning_tutorial.modes import NUMPY
 from deeplearning_tutorial.ops import conv2d, pool_2d
 
-# PyTensor's Python VM running each op's perform (the tutorials' own mode),
+# The tutorials' own mode (PyTensor's Python VM running each op's perform),
 # and the C backend.
-PY = Mode(
-    VMLinker(use_cloop=False, c_thunks=False),
-    RewriteDatabaseQuery(include=["fast_run"], exclude=["fusion", "cxx_only"]),
-)
+PY = NUMPY
 LINKERS = [pytest.param(PY, id="py"), pytest.param("CVM", id="cvm")]
 TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
 DTYPES = ["float64", "float32"]
