@@ -34,10 +34,12 @@ products.  Images go a few at a time, so that each patch matrix is still in
 the processor's cache when BLAS reads it.
 """
 
+import math
 import numbers
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from deeplearning_tutorial import kernels
 from pytensor.graph.basic import Apply, Constant
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import generate_fallback_impl, numba_funcify
@@ -176,6 +178,18 @@ def _as_dtype_of(grad, var):
     return grad
 
 
+def _work_dtype(dtype):
+    """The dtype the computation runs in: float16 goes through float32,
+    which BLAS and the compiled loops support."""
+    return "float32" if dtype == "float16" else dtype
+
+
+def _as_work_array(x, dtype):
+    """``x`` as a C-contiguous array of the working dtype for ``dtype``,
+    the layout the compiled loops are compiled for."""
+    return np.ascontiguousarray(x, dtype=_work_dtype(dtype))
+
+
 def _spatial_shape(var):
     """The last two dimensions of ``var``, as a constant when they are known statically."""
     static = var.type.shape[2:]
@@ -268,9 +282,9 @@ def _padded_image(x, pad, channels_last):
     return img
 
 
-def _patches(img, kernel_shape, stride, out_shape, writeable=False):
+def _patches(img, kernel_shape, stride, out_shape):
     (sr, sc), (oh, ow) = stride, out_shape
-    win = sliding_window_view(img, kernel_shape, axis=(2, 3), writeable=writeable)
+    win = sliding_window_view(img, kernel_shape, axis=(2, 3))
     return win[:, :, : (oh - 1) * sr + 1 : sr, : (ow - 1) * sc + 1 : sc]
 
 
@@ -328,32 +342,24 @@ def _correlate_grad_kernels(x, gz, kernel_shape, pad, stride):
     return grad.reshape(f, c, kr, kc)
 
 
+def _by_position(g, start, stop):
+    """Images start:stop of an output gradient (B, F, P) as a (positions, F) matrix."""
+    return g[start:stop].transpose(0, 2, 1).reshape(-1, g.shape[1])
+
+
 def _correlate_grad_input(gz, wk, input_shape, pad, stride):
+    # Always channels-last: the gradient of each patch is a row of kc*C
+    # contiguous values per kernel row, which `kernels.col2im` adds into
+    # the image gradient in one pass.
     b, f, oh, ow = gz.shape
     c, kr, kc = wk.shape[1:]
-    h, w = input_shape
-    channels_last = _channels_last(c, kc, ow, stride[1])
-    img = _image_buffer((b, c, h + 2 * pad[0], w + 2 * pad[1]), gz.dtype, channels_last)
-    win = _patches(img, (kr, kc), stride, (oh, ow), writeable=True)
-    wm = _filter_matrix(wk, channels_last)
+    (h, w), (pr, pc) = input_shape, pad
+    image = np.zeros((b, h + 2 * pr, w + 2 * pc, c), gz.dtype)
+    wm = _filter_matrix(wk, channels_last=True)
     g = gz.reshape(b, f, oh * ow)
     for start, stop in _chunks(b, wm.shape[1] * oh * ow * gz.itemsize):
-        gf = _by_filter(g, start, stop)
-        n = stop - start
-        # Gradient of every patch, indexed like win (b, c, i, j, u, v) but
-        # stored in the memory order of the image buffer, which makes the
-        # additions below fast.
-        if channels_last:
-            patches = (gf.T @ wm).reshape(n, oh, ow, kr, kc, c).transpose(0, 5, 1, 2, 3, 4)
-        else:
-            patches = (wm.T @ gf).reshape(c, kr, kc, n, oh, ow).transpose(3, 0, 4, 5, 1, 2)
-        # Patches overlap, so add one kernel offset at a time: for a fixed
-        # (u, v) the patch cells are distinct pixels.
-        target = win[start:stop]
-        for u in range(kr):
-            for v in range(kc):
-                target[..., u, v] += patches[..., u, v]
-    return np.ascontiguousarray(img[:, :, pad[0] : pad[0] + h, pad[1] : pad[1] + w])
+        kernels.col2im(_by_position(g, start, stop) @ wm, (kr, kc), stride, image[start:stop])
+    return np.ascontiguousarray(image[:, pr : pr + h, pc : pc + w].transpose(0, 3, 1, 2))
 
 
 # --------------------------------------------------------------------------
@@ -370,7 +376,7 @@ class _ConvBase(Op):
 
     def _kernels(self, w, dtype):
         """The filters as correlation kernels: flipped for a true convolution."""
-        w = w.astype(dtype, copy=False)
+        w = w.astype(_work_dtype(dtype), copy=False)
         return w[:, :, ::-1, ::-1] if self.filter_flip else w
 
     def _grad_ops(self):
@@ -415,9 +421,8 @@ class Conv2d(_ConvBase):
         out_shape = _conv_out_shape(self.border_mode, self.subsample, x.shape, w.shape)[2:]
         pad = _conv_padding(self.border_mode, w.shape[2:])
         dtype = node.outputs[0].type.dtype
-        output_storage[0][0] = _correlate(
-            x.astype(dtype, copy=False), self._kernels(w, dtype), pad, self.subsample, out_shape
-        )
+        out = _correlate(_as_work_array(x, dtype), self._kernels(w, dtype), pad, self.subsample, out_shape)
+        output_storage[0][0] = out.astype(dtype, copy=False)
 
     def infer_shape(self, fgraph, node, shapes):
         (b, _, h, w), (f, _, kr, kc) = shapes
@@ -461,9 +466,8 @@ class Conv2dGradInputs(_ConvBase):
         _check_output_grad("Conv2dGradInputs", gz.shape, expected)
         dtype = node.outputs[0].type.dtype
         pad = _conv_padding(self.border_mode, w.shape[2:])
-        output_storage[0][0] = _correlate_grad_input(
-            gz.astype(dtype, copy=False), self._kernels(w, dtype), input_size, pad, self.subsample
-        )
+        grad = _correlate_grad_input(_as_work_array(gz, dtype), self._kernels(w, dtype), input_size, pad, self.subsample)
+        output_storage[0][0] = grad.astype(dtype, copy=False)
 
     def infer_shape(self, fgraph, node, shapes):
         input_size = node.inputs[2]
@@ -497,10 +501,11 @@ class Conv2dGradWeights(_ConvBase):
         dtype = node.outputs[0].type.dtype
         pad = _conv_padding(self.border_mode, kernel_shape)
         grad = _correlate_grad_kernels(
-            x.astype(dtype, copy=False), gz.astype(dtype, copy=False), kernel_shape, pad, self.subsample
+            _as_work_array(x, dtype), _as_work_array(gz, dtype), kernel_shape, pad, self.subsample
         )
         # The gradient of a flipped kernel is the flipped gradient.
-        output_storage[0][0] = np.ascontiguousarray(grad[:, :, ::-1, ::-1] if self.filter_flip else grad)
+        grad = grad[:, :, ::-1, ::-1] if self.filter_flip else grad
+        output_storage[0][0] = np.ascontiguousarray(grad, dtype=dtype)
 
     def infer_shape(self, fgraph, node, shapes):
         filter_size = node.inputs[2]
@@ -571,17 +576,6 @@ def _pool_out_len(size, ws, stride, pad, ignore_border):
     return maximum(0, starts) + 1
 
 
-def _buffer_shape(size, out_shape, ws, stride, pad):
-    """Rows and columns of an array holding the padded data and every window."""
-    return tuple(max((n - 1) * s + w, d + p) for n, s, w, d, p in zip(out_shape, stride, ws, size, pad))
-
-
-def _window_cells(buf, offset, out_shape, stride):
-    """View of the cell at ``offset`` in every window: shape (..., out_rows, out_cols)."""
-    (u, v), (oh, ow), (sr, sc) = offset, out_shape, stride
-    return buf[..., u : u + (oh - 1) * sr + 1 : sr, v : v + (ow - 1) * sc + 1 : sc]
-
-
 def _window_counts(out_len, size, ws, stride, pad, mode):
     """How many cells each window along one axis averages over."""
     starts = np.arange(out_len) * stride
@@ -624,22 +618,6 @@ class _PoolBase(Op):
             )
         return _pool_out_len(size, ws, self.stride[axis], pad, self.ignore_border)
 
-    def _buffer(self, x, out_shape, fill):
-        """``x`` at offset ``pad`` in an array that covers every window, ``fill`` elsewhere.
-
-        ``x`` itself when it already covers every window.
-        """
-        size = x.shape[-2:]
-        shape = _buffer_shape(size, out_shape, self.ws, self.stride, self.pad)
-        if shape == size:
-            return x
-        buf = np.full(x.shape[:-2] + shape, fill, x.dtype)
-        buf[..., self.pad[0] : self.pad[0] + size[0], self.pad[1] : self.pad[1] + size[1]] = x
-        return buf
-
-    def _offsets(self):
-        return [(u, v) for u in range(self.ws[0]) for v in range(self.ws[1])]
-
     def _divisor(self, size, out_shape, dtype):
         rows, cols = (
             _window_counts(n, d, w, s, p, self.mode)
@@ -647,20 +625,9 @@ class _PoolBase(Op):
         )
         return np.outer(rows, cols).astype(dtype)
 
-    def _scatter(self, grad_buf, out_shape, cell_grad):
-        """Add ``cell_grad(offset)`` to the cell at that offset of every window."""
-        overlapping = any(s < w for s, w in zip(self.stride, self.ws))
-        for offset in self._offsets():
-            target = _window_cells(grad_buf, offset, out_shape, self.stride)
-            # Disjoint windows reach each cell at most once: plain writes do.
-            if overlapping:
-                target += cell_grad(offset)
-            else:
-                np.copyto(target, cell_grad(offset))
-
-    def _crop(self, grad_buf, size):
-        (pr, pc), (h, w) = self.pad, size
-        return np.ascontiguousarray(grad_buf[..., pr : pr + h, pc : pc + w])
+    def _slices(self, x, dtype):
+        """``x`` as a C-contiguous stack of 2-d slices (N, rows, cols) in the working dtype."""
+        return _as_work_array(x, dtype).reshape(math.prod(x.shape[:-2]), *x.shape[-2:])
 
 
 class Pool(_PoolBase):
@@ -676,16 +643,12 @@ class Pool(_PoolBase):
         (x,) = inputs
         size = x.shape[-2:]
         out_shape = tuple(self._out_len(axis, n) for axis, n in enumerate(size))
-        # Cells outside the data must never win a max, and add nothing to a sum.
-        buf = self._buffer(x, out_shape, -np.inf if self.mode == "max" else 0)
-        reduce = np.maximum if self.mode == "max" else np.add
-        first, *others = self._offsets()
-        out = _window_cells(buf, first, out_shape, self.stride).copy()
-        for offset in others:
-            reduce(out, _window_cells(buf, offset, out_shape, self.stride), out=out)
+        slices = self._slices(x, x.dtype)
+        out = np.empty((len(slices), *out_shape), slices.dtype)
+        kernels.pool(slices, self.ws, self.stride, self.pad, self.mode == "max", out)
         if self.mode.startswith("average"):
-            out /= self._divisor(size, out_shape, x.dtype)
-        output_storage[0][0] = out
+            out /= self._divisor(size, out_shape, out.dtype)
+        output_storage[0][0] = out.reshape(x.shape[:-2] + out_shape).astype(x.dtype, copy=False)
 
     def infer_shape(self, fgraph, node, shapes):
         *lead, h, w = shapes[0]
@@ -725,16 +688,12 @@ class MaxPoolGrad(_PoolBase):
 
     def perform(self, node, inputs, output_storage):
         x, maxout, gz = inputs
-        out_shape = maxout.shape[-2:]
-        gz = gz.astype(x.dtype, copy=False)
-        buf = self._buffer(x, out_shape, -np.inf)
-        grad = np.zeros(buf.shape, x.dtype)
-
-        def cell_grad(offset):
-            return (_window_cells(buf, offset, out_shape, self.stride) == maxout) * gz
-
-        self._scatter(grad, out_shape, cell_grad)
-        output_storage[0][0] = self._crop(grad, x.shape[-2:])
+        slices = self._slices(x, x.dtype)
+        grad = np.zeros_like(slices)
+        kernels.max_pool_grad(
+            slices, self._slices(maxout, x.dtype), self._slices(gz, x.dtype), self.ws, self.stride, self.pad, grad
+        )
+        output_storage[0][0] = grad.reshape(x.shape).astype(x.dtype, copy=False)
 
     def infer_shape(self, fgraph, node, shapes):
         return [shapes[0]]
@@ -751,13 +710,12 @@ class AveragePoolGrad(_PoolBase):
     def perform(self, node, inputs, output_storage):
         x, gz = inputs
         size, out_shape = x.shape[-2:], gz.shape[-2:]
-        gz = gz.astype(x.dtype, copy=False)
+        gz = self._slices(gz, x.dtype)
         if self.mode != "sum":
-            gz = gz / self._divisor(size, out_shape, x.dtype)
-        shape = _buffer_shape(size, out_shape, self.ws, self.stride, self.pad)
-        grad = np.zeros(x.shape[:-2] + shape, x.dtype)
-        self._scatter(grad, out_shape, lambda offset: gz)
-        output_storage[0][0] = self._crop(grad, size)
+            gz = gz / self._divisor(size, out_shape, gz.dtype)
+        grad = np.zeros((len(gz), *size), gz.dtype)
+        kernels.spread(gz, self.ws, self.stride, self.pad, grad)
+        output_storage[0][0] = grad.reshape(x.shape).astype(x.dtype, copy=False)
 
     def infer_shape(self, fgraph, node, shapes):
         return [shapes[0]]

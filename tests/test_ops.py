@@ -467,3 +467,16 @@ def test_lenet_layer_under_numba_object_mode():
         numpy.testing.assert_allclose(value, reference, rtol=1e-12, atol=1e-12)
     layer_reference = numpy.tanh(reference_pool(reference_conv2d(x, w), (2, 2)))
     numpy.testing.assert_allclose(numba_values[0], layer_reference, rtol=1e-12)
+
+
+def test_float16_is_computed_in_float32_and_stays_float16():
+    rng = numpy.random.RandomState(16)
+    x, w = rng.rand(2, 3, 6, 6), rng.rand(4, 3, 3, 3)
+    X, W = pt.tensor4(dtype="float16"), pt.tensor4(dtype="float16")
+    out = pool_2d(conv2d(X, W), (2, 2))
+    grads = pytensor.grad(out.sum(), [X, W])
+    result, gx, gw = compiled([X, W], [out] + grads, PY)(x.astype("float16"), w.astype("float16"))
+    assert (result.dtype, gx.dtype, gw.dtype) == ("float16",) * 3
+    x16, w16 = x.astype("float16").astype("float64"), w.astype("float16").astype("float64")
+    expected = reference_pool(reference_conv2d(x16, w16), (2, 2))
+    numpy.testing.assert_allclose(result, expected, rtol=2e-3)
