@@ -8,11 +8,13 @@ pooling loops take many passes over large temporaries.  Those are written
 here as plain loops, compiled by Numba (a PyTensor dependency), which do the
 work in one pass.
 
-The loops run on one thread.  Parallel loops (``prange``) were measured
-slower on the 2-core machine this was tuned on: between the loops BLAS runs
-the matrix products on every core, and the two thread pools' busy-waiting
-competed for them (a training step went from 145 ms to 180 ms, and to 675
-ms when a parallel loop ran once per chunk of images).
+The loops run on one thread.  Two ways of using more cores were measured
+slower on the 2-core machine this was tuned on, because between the loops
+BLAS runs the matrix products on every core and its threads busy-wait for
+more work: parallel loops (``prange``; a LeNet training step went from 145
+ms to 180 ms, and to 675 ms with one parallel loop per chunk of images),
+and running chunks of images on a thread pool with BLAS limited to one
+thread meanwhile (131 ms to 150 ms).
 
 The compiled code is cached on disk (``cache=True``), so only the first run
 on a machine compiles each loop, once per dtype (about a second each).
@@ -47,44 +49,72 @@ def col2im(cols, kernel_shape, stride, image):
                     target[j * sc * c + t] += cols[row, u * run + t]
 
 
-# Pooling.  The loops go over the cells of a window (u, v), and for each
-# over the windows (i, j) that have that cell in the data: cell (u, v) of
-# window (i, j) is pixel (i*sr + u - pr, j*sc + v - pc).  This order keeps
-# the inner loop simple enough for the compiler to vectorise it.
+# Pooling.  Window i along an axis covers cells [i*stride - pad, i*stride -
+# pad + ws) of the data, clipped to the data: padding never wins a max and
+# adds nothing to a sum.  Every window has at least one data cell.  The
+# inner loops run along the contiguous rows of the data, which lets the
+# compiler vectorise them.
 
 
 @njit(cache=True)
-def _windows_with_cell(n_windows, stride, offset, size):
-    """Windows ``i`` in [0, n_windows) whose cell ``i*stride + offset`` is in [0, size)."""
-    first = 0 if offset >= 0 else (stride - 1 - offset) // stride
-    stop = min(n_windows, (size - offset + stride - 1) // stride) if size > offset else 0
-    return first, max(first, stop)
+def _window(i, size, ws, stride, pad):
+    """Data cells [first, stop) of window ``i`` along one axis."""
+    start = i * stride - pad
+    return max(start, 0), min(start + ws, size)
+
+
+@njit(cache=True)
+def _windows_of_cells(n_windows, size, ws, stride, pad):
+    """For each data cell along an axis, the windows holding it, padded with -1.
+
+    Shape (size, d): d = ceil(ws / stride) windows at most hold a cell, one
+    when windows do not overlap.
+    """
+    table = np.full((size, -(-ws // stride)), -1, np.int64)
+    for i in range(n_windows):
+        first, stop = _window(i, size, ws, stride, pad)
+        for cell in range(first, stop):
+            slot = 0
+            while table[cell, slot] >= 0:
+                slot += 1
+            table[cell, slot] = i
+    return table
 
 
 @njit(cache=True)
 def pool(x, ws, stride, pad, take_max, out):
     """Max (``take_max``) or sum over each window of slices ``x`` (N, H, W), into ``out`` (N, oh, ow).
 
-    Only data cells count: padding never wins a max and adds nothing to a
-    sum.  Every window has at least one data cell.
+    Each window is reduced along its rows first, then along its columns.
     """
     n, h, w = x.shape
     oh, ow = out.shape[1:]
+    rows = np.empty(w, x.dtype)
+    col_first, col_stop = np.empty(ow, np.int64), np.empty(ow, np.int64)
+    for j in range(ow):
+        col_first[j], col_stop[j] = _window(j, w, ws[1], stride[1], pad[1])
     for k in range(n):
-        out[k] = -np.inf if take_max else 0
-        for u in range(ws[0]):
-            i0, i1 = _windows_with_cell(oh, stride[0], u - pad[0], h)
-            for v in range(ws[1]):
-                j0, j1 = _windows_with_cell(ow, stride[1], v - pad[1], w)
-                for i in range(i0, i1):
-                    row = x[k, i * stride[0] + u - pad[0]]
-                    for j in range(j0, j1):
-                        value = row[j * stride[1] + v - pad[1]]
-                        if take_max:
-                            best = out[k, i, j]
-                            out[k, i, j] = value if value > best else best
-                        else:
-                            out[k, i, j] += value
+        for i in range(oh):
+            r0, r1 = _window(i, h, ws[0], stride[0], pad[0])
+            rows[:] = x[k, r0]
+            for r in range(r0 + 1, r1):
+                row = x[k, r]
+                if take_max:
+                    for c in range(w):
+                        rows[c] = row[c] if row[c] > rows[c] else rows[c]
+                else:
+                    for c in range(w):
+                        rows[c] += row[c]
+            for j in range(ow):
+                c0, c1 = col_first[j], col_stop[j]
+                value = rows[c0]
+                if take_max:
+                    for c in range(c0 + 1, c1):
+                        value = rows[c] if rows[c] > value else value
+                else:
+                    for c in range(c0 + 1, c1):
+                        value += rows[c]
+                out[k, i, j] = value
 
 
 @njit(cache=True)
@@ -95,18 +125,20 @@ def max_pool_grad(x, maxout, gz, ws, stride, pad, grad):
     """
     n, h, w = x.shape
     oh, ow = maxout.shape[1:]
+    row_windows = _windows_of_cells(oh, h, ws[0], stride[0], pad[0])
+    col_windows = _windows_of_cells(ow, w, ws[1], stride[1], pad[1])
     for k in range(n):
-        for u in range(ws[0]):
-            i0, i1 = _windows_with_cell(oh, stride[0], u - pad[0], h)
-            for v in range(ws[1]):
-                j0, j1 = _windows_with_cell(ow, stride[1], v - pad[1], w)
-                for i in range(i0, i1):
-                    r = i * stride[0] + u - pad[0]
-                    x_row, grad_row = x[k, r], grad[k, r]
-                    for j in range(j0, j1):
-                        c = j * stride[1] + v - pad[1]
-                        # A product rather than a branch, which vectorises.
-                        grad_row[c] += gz[k, i, j] * (x_row[c] == maxout[k, i, j])
+        for r in range(h):
+            for i in row_windows[r]:
+                if i < 0:
+                    continue
+                x_row, grad_row, max_row, gz_row = x[k, r], grad[k, r], maxout[k, i], gz[k, i]
+                for slot in range(col_windows.shape[1]):
+                    for c in range(w):
+                        j = col_windows[c, slot]
+                        if j >= 0:
+                            # A product rather than a branch, which vectorises.
+                            grad_row[c] += gz_row[j] * (x_row[c] == max_row[j])
 
 
 @njit(cache=True)
@@ -118,12 +150,16 @@ def spread(gz, ws, stride, pad, grad):
     """
     n, h, w = grad.shape
     oh, ow = gz.shape[1:]
+    row_windows = _windows_of_cells(oh, h, ws[0], stride[0], pad[0])
+    col_windows = _windows_of_cells(ow, w, ws[1], stride[1], pad[1])
     for k in range(n):
-        for u in range(ws[0]):
-            i0, i1 = _windows_with_cell(oh, stride[0], u - pad[0], h)
-            for v in range(ws[1]):
-                j0, j1 = _windows_with_cell(ow, stride[1], v - pad[1], w)
-                for i in range(i0, i1):
-                    r = i * stride[0] + u - pad[0]
-                    for j in range(j0, j1):
-                        grad[k, r, j * stride[1] + v - pad[1]] += gz[k, i, j]
+        for r in range(h):
+            for i in row_windows[r]:
+                if i < 0:
+                    continue
+                grad_row, gz_row = grad[k, r], gz[k, i]
+                for slot in range(col_windows.shape[1]):
+                    for c in range(w):
+                        j = col_windows[c, slot]
+                        if j >= 0:
+                            grad_row[c] += gz_row[j]
