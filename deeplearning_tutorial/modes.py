@@ -5,12 +5,20 @@ That runs fast once compiled, but compiling the LeNet graphs on an empty
 cache takes minutes, and the C backend (``CVM``) needs a minute of C
 compilation: both keep a newcomer waiting before the first minibatch.
 
-The tutorials therefore default to ``NUMPY``: PyTensor's Python virtual
-machine calling each op's NumPy implementation, after the usual ``fast_run``
-graph rewrites.  It compiles in well under a second, and the heavy work
-(matrix products, the convolutions of `deeplearning_tutorial.ops`) runs in
-NumPy's BLAS either way.  Element-wise fusion is left out: fused
-element-wise loops are only fast when compiled, and in Python they are slow.
+The LeNet and logistic regression tutorials therefore default to
+``NUMPY``: PyTensor's Python virtual machine calling each op's NumPy
+implementation, after the usual ``fast_run`` graph rewrites.  It compiles
+in well under a second, and the heavy work (matrix products, the
+convolutions of `deeplearning_tutorial.ops`) runs in NumPy's BLAS either
+way.  Element-wise fusion is left out: fused element-wise loops are only
+fast when compiled, and in Python they are slow.
+
+The multilayer perceptron defaults to ``NUMBA``: its 2 500 small
+minibatches an epoch make the Python virtual machine's per-operation
+overhead dominate (6.7 s an epoch against 3.8 s compiled, measured with
+``benchmarks/benchmark.py``), and its ~830-epoch run is long enough that
+compiling for about 40 s on a new machine pays for itself in the first
+dozen epochs.
 
 Another mode is chosen with ``PYTENSOR_FLAGS=mode=NUMBA`` (or ``CVM``,
 ``FAST_COMPILE``...) or with the ``--mode`` flag of each tutorial script.
@@ -49,18 +57,18 @@ predefined_modes.setdefault("NUMPY", NUMPY)
 PYTENSOR_DEFAULT = "Mode"
 
 
-def tutorial_mode():
+def tutorial_mode(default="NUMPY"):
     """The mode to compile the tutorial functions with.
 
     The user's choice (``PYTENSOR_FLAGS=mode=...`` or ``--mode``) when there
-    is one, else `NUMPY`.
+    is one, else the tutorial's ``default``.
     """
     if pytensor.config.mode == PYTENSOR_DEFAULT:
-        return NUMPY
+        return get_mode(default)
     return get_mode(pytensor.config.mode)
 
 
-def parse_args(description):
+def parse_args(description, default_mode="NUMPY"):
     """Command line of the tutorial scripts: only the compilation mode.
 
     ``--mode NAME`` takes ``NUMPY`` or any of PyTensor's mode names.  The
@@ -72,7 +80,7 @@ def parse_args(description):
         "--mode",
         type=str.upper,
         choices=sorted(predefined_modes) + ["FAST_RUN"],
-        help="PyTensor compilation mode (default: NUMPY, or PYTENSOR_FLAGS=mode=...)",
+        help=f"PyTensor compilation mode (default: {default_mode}, or PYTENSOR_FLAGS=mode=...)",
     )
     args = parser.parse_args()
     if args.mode is not None:

@@ -6,7 +6,7 @@ import pytensor.tensor as T
 import pytest
 from conftest import assert_costs_match, golden_log, run_tutorial
 
-from deeplearning_tutorial.mlp import MLP, HiddenLayer, test_mlp as run_mlp
+from deeplearning_tutorial.mlp import DEFAULT_MODE, MLP, HiddenLayer, test_mlp as run_mlp
 from deeplearning_tutorial.modes import tutorial_mode
 
 
@@ -31,7 +31,7 @@ class TestHiddenLayer:
         layer = HiddenLayer(numpy.random.RandomState(1), x, 5, 3, activation=activation)
         layer.b.set_value(numpy.arange(3.0))
         xv = numpy.random.RandomState(2).randn(4, 5)
-        out = pytensor.function([x], layer.output, mode=tutorial_mode())(xv)
+        out = pytensor.function([x], layer.output, mode=tutorial_mode(DEFAULT_MODE))(xv)
         numpy.testing.assert_allclose(out, reference(xv @ layer.W.get_value() + numpy.arange(3.0)), rtol=1e-12)
 
     def test_given_parameters_are_used(self):
@@ -48,7 +48,7 @@ def test_mlp_structure_and_penalties():
     assert mlp.input is x and mlp.logRegressionLayer.input is mlp.hiddenLayer.output
     mlp.logRegressionLayer.W.set_value(numpy.full((5, 3), -0.5))
     W1 = mlp.hiddenLayer.W.get_value()
-    L1, L2 = pytensor.function([], [mlp.L1, mlp.L2_sqr], mode=tutorial_mode())()
+    L1, L2 = pytensor.function([], [mlp.L1, mlp.L2_sqr], mode=tutorial_mode(DEFAULT_MODE))()
     assert L1 == pytest.approx(abs(W1).sum() + 7.5)
     assert L2 == pytest.approx((W1**2).sum() + 3.75)
 
