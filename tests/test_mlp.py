@@ -4,6 +4,7 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 import pytest
+from pytensor.compile.mode import get_mode
 from conftest import assert_costs_match, golden_log, run_tutorial
 
 from deeplearning_tutorial.mlp import DEFAULT_MODE, MLP, HiddenLayer, test_mlp as run_mlp
@@ -54,7 +55,11 @@ def test_mlp_structure_and_penalties():
 
 
 def test_one_epoch_matches_legacy(mnist_path, floatX, capsys, record_training_costs):
-    lines = run_tutorial(capsys, run_mlp, n_epochs=1)
+    # float64 runs the default mode (Numba); float32 the NUMPY mode, so that
+    # both are checked against the golden log with one Numba compilation.
+    mode = get_mode(DEFAULT_MODE if floatX == "float64" else "NUMPY")
+    with pytensor.config.change_flags(mode=mode):
+        lines = run_tutorial(capsys, run_mlp, n_epochs=1)
     assert lines == golden_log(f"mlp.n_epochs1.{floatX}.log")
     assert_costs_match(record_training_costs[:100], "mlp", floatX)
 
