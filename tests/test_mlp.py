@@ -66,8 +66,13 @@ def test_one_epoch_matches_legacy(mnist_path, floatX, capsys, record_training_co
 
 @pytest.mark.slow
 def test_full_run_reaches_the_published_result(mnist_path, capsys):
-    """The whole default run (about 830 epochs): 1.69 % validation, 1.65 % test."""
-    lines = run_tutorial(capsys, run_mlp)
+    """The whole run in float32, as published: 1.69 % validation at iteration 2070000, 1.65 % test.
+
+    (In float64 the run ends at 1.68 % at iteration 2050000, test 1.65 %:
+    see the README's results.)
+    """
+    with pytensor.config.change_flags(floatX="float32"):
+        lines = run_tutorial(capsys, run_mlp)
     assert lines[-1] == (
         "Optimization complete. Best validation score of 1.690000 % obtained at iteration 2070000, "
         "with test performance 1.650000 %"
