@@ -146,7 +146,8 @@ def spread(gz, ws, stride, pad, grad):
     """Add each window's value ``gz`` (N, oh, ow) to its data cells in ``grad`` (N, H, W).
 
     The gradient of a sum pooling; ``grad`` must be zeros, and overlapping
-    windows add up.
+    windows add up.  The same loops as `max_pool_grad` without the
+    comparison: one kernel with a flag for both ran at half the speed.
     """
     n, h, w = grad.shape
     oh, ow = gz.shape[1:]
