@@ -22,8 +22,9 @@ module supplies both, with the semantics of Theano 1.0:
     ``ignore_border=False``, the partial windows at the lower and right
     borders kept.
 
-Both are ordinary PyTensor ops computed with NumPy, and so are their
-gradients, so they compile under every backend: the Python VM, the C VM
+Both are ordinary PyTensor ops computed with NumPy and a few compiled
+loops (`deeplearning_tutorial.kernels`), and so are their gradients, so they
+compile under every backend: the Python VM, the C VM
 (which runs ``perform`` as a Python thunk) and Numba (which runs ``perform``
 in object mode).  Bad arguments are reported while the graph is built;
 shape errors that depend on the data, when it runs.
@@ -39,7 +40,6 @@ import numbers
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from deeplearning_tutorial import kernels
 from pytensor.graph.basic import Apply, Constant
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import generate_fallback_impl, numba_funcify
@@ -47,6 +47,8 @@ from pytensor.scalar import upcast
 from pytensor.tensor.basic import as_tensor_variable
 from pytensor.tensor.math import maximum
 from pytensor.tensor.type import float_dtypes, integer_dtypes, tensor
+
+from deeplearning_tutorial import kernels
 
 __all__ = [
     "conv2d",
