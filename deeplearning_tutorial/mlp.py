@@ -31,9 +31,6 @@ from deeplearning_tutorial import checks
 from deeplearning_tutorial.logistic_sgd import LogisticRegression, load_data
 from deeplearning_tutorial.modes import parse_args, tutorial_mode
 
-# Compiled with Numba unless the user picks another mode: see `modes`.
-DEFAULT_MODE = "NUMBA"
-
 
 class HiddenLayer:
     """A fully connected layer: ``output = activation(input W + b)``."""
@@ -151,7 +148,7 @@ def test_mlp(
             x: test_set_x[index * batch_size : (index + 1) * batch_size],
             y: test_set_y[index * batch_size : (index + 1) * batch_size],
         },
-        mode=tutorial_mode(DEFAULT_MODE),
+        mode=tutorial_mode(),
     )
     validate_model = pytensor.function(
         inputs=[index],
@@ -160,7 +157,7 @@ def test_mlp(
             x: valid_set_x[index * batch_size : (index + 1) * batch_size],
             y: valid_set_y[index * batch_size : (index + 1) * batch_size],
         },
-        mode=tutorial_mode(DEFAULT_MODE),
+        mode=tutorial_mode(),
     )
 
     # The gradient of the cost with respect to each parameter, in order.
@@ -175,7 +172,7 @@ def test_mlp(
             x: train_set_x[index * batch_size : (index + 1) * batch_size],
             y: train_set_y[index * batch_size : (index + 1) * batch_size],
         },
-        mode=tutorial_mode(DEFAULT_MODE),
+        mode=tutorial_mode(),
     )
 
     print("... training")
@@ -237,5 +234,5 @@ def test_mlp(
 
 
 if __name__ == "__main__":
-    parse_args(__doc__.splitlines()[0], DEFAULT_MODE)
+    parse_args(__doc__.splitlines()[0])
     test_mlp()

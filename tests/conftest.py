@@ -115,10 +115,12 @@ class CostRecorder(list):
 
     Set ``stop_after`` to end the run (by raising `StopTraining`) once that
     many costs are recorded: enough to check a compiled graph without
-    training for a whole epoch.
+    training for a whole epoch.  ``params`` are the shared variables the
+    training function updates, in the order of its updates.
     """
 
     stop_after = None
+    params = ()
 
 
 @pytest.fixture
@@ -136,6 +138,7 @@ def record_training_costs(monkeypatch):
         fn = compile_function(*args, **kwargs)
         if not kwargs.get("updates"):
             return fn
+        costs.params = [param for param, _ in kwargs["updates"]]
 
         def train(*inputs):
             cost = fn(*inputs)
