@@ -9,7 +9,8 @@ tutorial's code/ folder (with its data/mnist.pkl.gz beside it), e.g.
 It trains the historical MLP exactly as ``test_mlp()`` does for one epoch
 (same seed, cost, updates and minibatch order; validation does not touch
 the parameters) and keeps a sample of the parameters: all of both biases and
-of the output layer's weights, and every 97th hidden-layer weight.
+of the output layer's weights, and every 97th hidden-layer weight (the
+stride is saved with them).
 """
 
 import os
@@ -41,6 +42,7 @@ def main(code_dir, out=os.path.join(os.path.dirname(os.path.abspath(__file__)), 
     W_hidden, b_hidden, W_logreg, b_logreg = (p.get_value() for p in classifier.params)
     numpy.savez(
         out,
+        hidden_stride=HIDDEN_STRIDE,
         W_hidden_sample=W_hidden.ravel()[::HIDDEN_STRIDE],
         b_hidden=b_hidden,
         W_logreg=W_logreg,
