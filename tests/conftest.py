@@ -158,3 +158,9 @@ def run_tutorial(capsys, fn, **kwargs):
     fn(**kwargs)
     out, err = capsys.readouterr()
     return result_lines(out + err)
+
+
+def show_log(capsys, lines):
+    """Print a captured log to the terminal, so a long run leaves its numbers behind."""
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))

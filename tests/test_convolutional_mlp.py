@@ -12,6 +12,7 @@ from conftest import (
     golden_costs,
     golden_log,
     run_tutorial,
+    show_log,
 )
 from scipy.signal import convolve2d
 
@@ -81,6 +82,7 @@ def test_full_run_reaches_the_published_result(mnist_path, capsys):
     """
     with pytensor.config.change_flags(floatX="float32"):
         lines = run_tutorial(capsys, evaluate_lenet5)
+    show_log(capsys, lines)
     assert_published_result(lines, validation=0.91, test=0.92)
 
 

@@ -7,7 +7,7 @@ import pytensor
 import pytensor.tensor as T
 import pytest
 from pytensor.compile.mode import get_mode
-from conftest import LEGACY_DIR, assert_costs_match, assert_published_result, golden_log, run_tutorial
+from conftest import LEGACY_DIR, assert_costs_match, assert_published_result, golden_log, run_tutorial, show_log
 
 from deeplearning_tutorial.mlp import MLP, HiddenLayer, test_mlp as run_mlp
 from deeplearning_tutorial.modes import tutorial_mode
@@ -110,6 +110,7 @@ def test_full_run_reaches_the_published_result(mnist_path, capsys):
     """
     with pytensor.config.change_flags(floatX="float32"):
         lines = run_tutorial(capsys, run_mlp)
+    show_log(capsys, lines)
     assert_published_result(lines, validation=1.69, test=1.65)
 
 
