@@ -105,8 +105,9 @@ def test_first_epoch_under_numba(mnist_path, capsys, record_training_costs):
 def test_full_run_reaches_the_published_result(mnist_path, capsys):
     """The whole run in float32, as published: 1.69 % validation at iteration 2070000, 1.65 % test.
 
-    (In float64 the run ends at 1.68 % at iteration 2050000, test 1.65 %:
-    see the README's results.)
+    The historical code prints exactly that line here in float32.  (In
+    float64 the run ends at 1.68 % at iteration 2050000, test 1.65 %: see
+    the README's results.)
     """
     with pytensor.config.change_flags(floatX="float32"):
         lines = run_tutorial(capsys, run_mlp)
