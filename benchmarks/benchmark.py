@@ -25,26 +25,23 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TUTORIALS = ["logistic_sgd", "mlp", "convolutional_mlp"]
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+from deeplearning_tutorial.tutorials import TUTORIALS, n_train_batches  # noqa: E402
+
 MODES = ["NUMPY", "CVM", "NUMBA"]
-N_BATCHES = {"logistic_sgd": 83, "mlp": 2500, "convolutional_mlp": 100}
-FUNCTIONS = {"logistic_sgd": "sgd_optimization_mnist", "mlp": "test_mlp", "convolutional_mlp": "evaluate_lenet5"}
-LEGACY_HOOK = f"FUNCTIONS = {FUNCTIONS!r}\n" + """
+# Runs the historical code under another interpreter, where Theano is
+# installed; the observer module imports nothing of ours but itself.
+LEGACY_HOOK = """
 import json, resource, sys, time
-import theano
-code_dir, n_batches, name, n_epochs, started = sys.argv[1:6]
+root, code_dir, n_batches, name, function, n_epochs, started = sys.argv[1:8]
 n_batches, n_epochs, started = int(n_batches), int(n_epochs), float(started)
-sys.path.insert(0, code_dir)
-calls, compile_function = [], theano.function
-def timed(*a, **k):
-    fn = compile_function(*a, **k)
-    if not k.get("updates"):
-        return fn
-    def train(*i):
-        c = fn(*i); calls.append(time.time()); return c
-    return train
-theano.function = timed
-getattr(__import__(name), FUNCTIONS[name])(n_epochs=n_epochs)
+sys.path[:0] = [code_dir, root]
+from deeplearning_tutorial.observe import watch_training
+calls = []
+with watch_training(lambda cost, params: calls.append(time.time()), library="theano"):
+    getattr(__import__(name), function)(n_epochs=n_epochs)
 marks = calls[::n_batches]
 print(json.dumps({"startup_s": calls[0] - started, "epoch_s": [b - a for a, b in zip(marks, marks[1:])],
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -94,7 +91,7 @@ def measure(command, env, cold):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tutorials", nargs="+", default=TUTORIALS, choices=TUTORIALS)
+    parser.add_argument("--tutorials", nargs="+", default=list(TUTORIALS), choices=list(TUTORIALS))
     parser.add_argument("--modes", nargs="+", default=MODES)
     parser.add_argument("--epochs", type=int, default=4, help="epochs per run (the first one is not timed)")
     parser.add_argument("--floatX", default="float32")
@@ -105,7 +102,8 @@ def main():
     for tutorial in args.tutorials:
         rows = []
         for mode in args.modes:
-            env = dict(os.environ, PYTENSOR_FLAGS=f"floatX={args.floatX}" + ("" if mode == "NUMPY" else f",mode={mode}"))
+            flags = f"floatX={args.floatX}" + ("" if mode == "NUMPY" else f",mode={mode}")
+            env = dict(os.environ, PYTENSOR_FLAGS=flags)
             command = [sys.executable, os.path.join(HERE, "run_tutorial.py"), tutorial, str(args.epochs)]
             rows.append((mode, measure(command, env, cold=True)))
         if importlib.util.find_spec("torch"):
@@ -113,8 +111,10 @@ def main():
             rows.append(("PyTorch", measure(command, dict(os.environ), cold=False)))
         if args.theano:
             python, code_dir = args.theano.split(":", 1)
-            command = [python, "-c", LEGACY_HOOK, code_dir, str(N_BATCHES[tutorial]), tutorial, str(args.epochs)]
-            rows.append(("Theano", measure(command, dict(os.environ, THEANO_FLAGS=f"floatX={args.floatX}"), cold=False)))
+            batches, function = str(n_train_batches(tutorial)), TUTORIALS[tutorial]
+            command = [python, "-c", LEGACY_HOOK, ROOT, code_dir, batches, tutorial, function, str(args.epochs)]
+            env = dict(os.environ, THEANO_FLAGS=f"floatX={args.floatX}")
+            rows.append(("Theano", measure(command, env, cold=False)))
         for runner, r in rows:
             cold = "" if r["cold_s"] is None else f"{r['cold_s']:.1f} s"
             print(

@@ -2,8 +2,8 @@
 
 Used by ``benchmark.py`` in a fresh process per measurement, so that
 start-up (imports, data loading, graph building, compiling) is measured as
-a user meets it.  The tutorial runs unchanged; ``pytensor.function`` is
-wrapped to note when each call of the training function returns.  Start-up
+a user meets it.  The tutorial runs unchanged; `watch_training` notes when
+each call of the training function returns.  Start-up
 is the time until the first minibatch is done (a JIT backend compiles
 during that call); an epoch is the time between the ends of the first
 minibatches of two consecutive epochs, so it includes one epoch's
@@ -15,7 +15,6 @@ N_EPOCHS - 1 epochs are timed.
 """
 
 import contextlib
-import importlib
 import io
 import os
 import sys
@@ -23,34 +22,20 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import pytensor  # noqa: E402
+from benchmark import report  # noqa: E402
 
-from benchmark import FUNCTIONS, N_BATCHES, report  # noqa: E402
+from deeplearning_tutorial import tutorials  # noqa: E402
+from deeplearning_tutorial.observe import watch_training  # noqa: E402
 
 
 def main():
     name, n_epochs, started = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-    n_batches = N_BATCHES[name]
     calls = []
-    compile_function = pytensor.function
-
-    def timed_function(*args, **kw):
-        fn = compile_function(*args, **kw)
-        if not kw.get("updates"):
-            return fn
-
-        def train(*inputs):
-            cost = fn(*inputs)
-            calls.append(time.time())
-            return cost
-
-        return train
-
-    pytensor.function = timed_function
-    tutorial = getattr(importlib.import_module(f"deeplearning_tutorial.{name}"), FUNCTIONS[name])
+    tutorial = tutorials.training_function(name)
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        tutorial(n_epochs=n_epochs)
-    report(started, calls[0], calls[::n_batches])
+        with watch_training(lambda cost, params: calls.append(time.time())):
+            tutorial(n_epochs=n_epochs)
+    report(started, calls[0], calls[:: tutorials.n_train_batches(name)])
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmark import report  # noqa: E402
+
 from deeplearning_tutorial import data  # noqa: E402
 
 
@@ -86,7 +87,7 @@ def main():
             ]
 
     marks = []
-    for epoch in range(n_epochs):
+    for _ in range(n_epochs):
         for i in range(n_batches):
             x, y = train_x[i * batch_size : (i + 1) * batch_size], train_y[i * batch_size : (i + 1) * batch_size]
             cost = F.cross_entropy(forward(x), y)

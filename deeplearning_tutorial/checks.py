@@ -1,4 +1,4 @@
-"""Argument checks shared by the tutorial functions.
+"""Argument checks shared by the tutorial functions and the ops.
 
 They run before anything is compiled, so a typo costs a clear message
 rather than a long compile followed by a shape error deep in a graph.
@@ -6,16 +6,23 @@ rather than a long compile followed by a shape error deep in a graph.
 
 import numbers
 
+import numpy as np
+
+
+def is_int(value):
+    """True for a Python or NumPy integer; booleans do not count."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
 
 def positive_int(name, value):
     """Raise ValueError unless ``value`` is an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+    if not is_int(value) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def non_negative(name, value):
     """Raise ValueError unless ``value`` is a real number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not value >= 0:
         raise ValueError(f"{name} must be a number >= 0, got {value!r}")
 
 

@@ -49,8 +49,11 @@ class LeNetConvPoolLayer:
         :param image_shape: (batch size, input maps, image rows, image columns)
         :param poolsize: pooling window (rows, columns)
         """
-        assert image_shape[1] == filter_shape[1]
-        self.input = input
+        if image_shape[1] != filter_shape[1]:
+            raise ValueError(
+                f"the filters of filter_shape={tuple(filter_shape)} expect {filter_shape[1]} input maps, "
+                f"but image_shape={tuple(image_shape)} has {image_shape[1]}"
+            )
 
         # Each output unit sees (input maps x filter rows x filter columns)
         # inputs, and each input unit sends its gradient back to
@@ -248,12 +251,6 @@ def evaluate_lenet5(learning_rate=0.1, n_epochs=200, dataset="mnist.pkl.gz", nke
         "The code for file " + os.path.split(__file__)[1] + " ran for %.2fm" % ((end_time - start_time) / 60.0),
         file=sys.stderr,
     )
-
-
-def experiment(state, channel):
-    """Entry point for the Jobman experiment scheduler the tutorials used:
-    ``state`` carries ``learning_rate`` and ``dataset``; ``channel`` is unused."""
-    evaluate_lenet5(state.learning_rate, dataset=state.dataset)
 
 
 if __name__ == "__main__":

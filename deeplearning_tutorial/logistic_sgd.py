@@ -116,16 +116,12 @@ def load_data(dataset):
         transfer per minibatch.
         """
         data_x, data_y = data_xy
-        shared_x = pytensor.shared(
-            numpy.asarray(data_x, dtype=pytensor.config.floatX), borrow=borrow
-        )
+        shared_x = pytensor.shared(numpy.asarray(data_x, dtype=pytensor.config.floatX), borrow=borrow)
         # GPUs stored only floats in shared variables, so the labels were
         # kept as floatX and cast back to integers in the graph.  We keep
         # the trick: the graphs (and their results) stay those of the
         # historical code.
-        shared_y = pytensor.shared(
-            numpy.asarray(data_y, dtype=pytensor.config.floatX), borrow=borrow
-        )
+        shared_y = pytensor.shared(numpy.asarray(data_y, dtype=pytensor.config.floatX), borrow=borrow)
         return shared_x, T.cast(shared_y, "int32")
 
     test_set_x, test_set_y = shared_dataset(test_set)
@@ -284,9 +280,7 @@ def predict(model_path="best_model.pkl", dataset="mnist.pkl.gz"):
     with open(model_path, "rb") as f:
         classifier = pickle.load(f)
 
-    predict_model = pytensor.function(
-        inputs=[classifier.input], outputs=classifier.y_pred, mode=tutorial_mode()
-    )
+    predict_model = pytensor.function(inputs=[classifier.input], outputs=classifier.y_pred, mode=tutorial_mode())
 
     datasets = load_data(dataset)
     test_set_x, test_set_y = datasets[2]

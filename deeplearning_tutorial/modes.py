@@ -17,13 +17,7 @@ and in Python they are slow.
 turn each weight update ``W - lr * (dot + 2 * L2_reg * W)`` into one BLAS
 ``gemm``, ``(1 - 2 * lr * L2_reg) * W - lr * dot``, as Theano did.  The
 Numba backend cannot use BLAS rewrites and evaluates the update as
-written, which rounds differently in about a third of the weights at
-every step.  After one epoch of the multilayer perceptron in float64, the
-``NUMPY`` parameters are about 1e-15 from the historical code's (as close
-as Theano with and without BLAS are to each other), the Numba ones 1e-13.
-Numba is faster than ``NUMPY`` (3.8 s an epoch against 6.7 s) and prints
-the same lines over the whole run, but only ``NUMPY`` passes the
-parameter check (see the README).
+written, which rounds differently (README, "Results").
 
 Another mode is chosen with ``PYTENSOR_FLAGS=mode=NUMBA`` (or ``CVM``,
 ``FAST_COMPILE``...) or with the ``--mode`` flag of each tutorial script.
@@ -39,6 +33,8 @@ from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 from pytensor.link.vm import VMLinker
 from pytensor.tensor.rewriting.ofg import inline_ofg_node
 from pytensor.tensor.special import LogSoftmax, Softmax
+
+from deeplearning_tutorial.link import load_backend
 
 
 @node_rewriter([Softmax, LogSoftmax])
@@ -66,11 +62,12 @@ def tutorial_mode():
     """The mode to compile the tutorial functions with.
 
     The user's choice (``PYTENSOR_FLAGS=mode=...`` or ``--mode``) when there
-    is one, else ``NUMPY``.
+    is one, else ``NUMPY``.  The implementations of the package's ops for
+    that mode's backend are loaded here, and only here.
     """
-    if pytensor.config.mode == PYTENSOR_DEFAULT:
-        return NUMPY
-    return get_mode(pytensor.config.mode)
+    mode = NUMPY if pytensor.config.mode == PYTENSOR_DEFAULT else get_mode(pytensor.config.mode)
+    load_backend(mode)
+    return mode
 
 
 def parse_args(description):

@@ -1,94 +1,13 @@
-"""Shared fixtures: the MNIST file and the golden outputs of the historical code."""
+"""Shared fixtures: the MNIST file, floatX, and the training costs of a run."""
 
-import json
 import os
-import re
 
-import numpy
 import pytensor
 import pytest
 
 from deeplearning_tutorial import data
-
-LEGACY_DIR = os.path.join(os.path.dirname(__file__), "legacy")
-TIMING_MARKERS = ("ran for", "epochs/sec")
-
-
-def result_lines(text):
-    """The lines of a tutorial log that are results, i.e. all but timings."""
-    return [line for line in text.splitlines() if not any(m in line for m in TIMING_MARKERS)]
-
-
-def golden_log(name):
-    """Result lines of a golden log in tests/legacy (stdout and stderr merged)."""
-    with open(os.path.join(LEGACY_DIR, name)) as f:
-        return result_lines(f.read())
-
-
-PERCENT = re.compile(r"(\d+\.\d+) %")
-
-
-def assert_log_matches(lines, golden, samples=0, n_examples=10000):
-    """Compare result lines; error rates may differ by up to ``samples`` images.
-
-    Everything but the error rates must be identical.  ``samples`` > 0 is for
-    float32 LeNet runs, where the order of float32 sums differs between
-    convolution implementations and can flip a single borderline image of
-    the 10 000 validation or test images (as between Theano on different
-    machines).
-    """
-    assert [PERCENT.sub("%", line) for line in lines] == [PERCENT.sub("%", line) for line in golden]
-    for line, expected in zip(lines, golden):
-        for got, want in zip(PERCENT.findall(line), PERCENT.findall(expected)):
-            assert abs(float(got) - float(want)) <= samples * 100.0 / n_examples + 1e-9, (line, expected)
-
-
-FINAL = re.compile(r"Best validation score of (\d+\.\d+) % obtained at iteration \d+, with test performance (\d+\.\d+) %")
-
-
-def assert_published_result(lines, validation, test, samples=2, n_examples=10000):
-    """The best validation and test errors of a full float32 run, within ``samples`` images.
-
-    A float32 run of hundreds of epochs does not end on the same iteration
-    on every machine: rounding differs with the order of every sum, and the
-    historical code's own published runs differ by an image and in the
-    iteration between a CPU and two GPUs.  So the iteration is not compared.
-    """
-    match = FINAL.search(lines[-1])
-    assert match, lines[-1]
-    for got, want in zip(map(float, match.groups()), (validation, test)):
-        assert abs(got - want) <= samples * 100.0 / n_examples + 1e-9, (lines[-1], validation, test)
-
-
-def golden_costs(model, dtype):
-    """The first 100 training costs the historical code returned."""
-    with open(os.path.join(LEGACY_DIR, f"{model}.costs.{dtype}.json")) as f:
-        content = json.load(f)
-    assert content["model"] == model and content["floatX"] == dtype
-    return [float(c) for c in content["first_minibatch_costs"]]
-
-
-def assert_costs_match(costs, model, dtype):
-    """Compare the first 100 training costs with the historical ones.
-
-    float64 must agree to 1e-9 relative.  In float32, rounding differs with
-    the order of every sum (BLAS blocking, convolution algorithm) and grows
-    with each SGD step: by step 100 the historical float32 costs are up to
-    4.7e-5 (LeNet) away from the historical float64 ones.  So in float32 the
-    first 10 costs must agree with the historical float32 ones to 1e-5, and
-    all 100 must be at least as close to the float64 (near-exact) costs as
-    the historical float32 ones were (and never further than 1e-5 where
-    those were closer).
-    """
-    costs = numpy.asarray(costs[:100])
-    exact = numpy.asarray(golden_costs(model, "float64"))
-    if dtype == "float64":
-        numpy.testing.assert_allclose(costs, exact, rtol=1e-9)
-        return
-    historical = numpy.asarray(golden_costs(model, "float32"))
-    numpy.testing.assert_allclose(costs[:10], historical[:10], rtol=1e-5)
-    historical_error = numpy.max(numpy.abs(historical / exact - 1))
-    numpy.testing.assert_allclose(costs, exact, rtol=max(1e-5, historical_error))
+from deeplearning_tutorial.observe import watch_training
+from tests.helpers import CostRecorder, StopTraining
 
 
 @pytest.fixture(scope="session")
@@ -106,61 +25,21 @@ def floatX(request):
         yield request.param
 
 
-class StopTraining(Exception):
-    """Raised by `CostRecorder` once it has the costs a test asked for."""
-
-
-class CostRecorder(list):
-    """The costs returned by the training function, in order.
-
-    Set ``stop_after`` to end the run (by raising `StopTraining`) once that
-    many costs are recorded: enough to check a compiled graph without
-    training for a whole epoch.  ``params`` are the shared variables the
-    training function updates, in the order of its updates.
-    """
-
-    stop_after = None
-    params = ()
-
-
 @pytest.fixture
-def record_training_costs(monkeypatch):
-    """Record what every compiled training function (one with updates) returns.
+def record_training_costs():
+    """Record what every training step (a compiled function with updates) returns.
 
     The tutorials build their functions inside one big function, as the
-    historical code does; wrapping ``pytensor.function`` lets a test see
-    the per-minibatch costs without changing that layout.
+    historical code does; `watch_training` lets a test see the
+    per-minibatch costs without changing that layout.
     """
     costs = CostRecorder()
-    compile_function = pytensor.function
 
-    def recording_function(*args, **kwargs):
-        fn = compile_function(*args, **kwargs)
-        if not kwargs.get("updates"):
-            return fn
-        costs.params = [param for param, _ in kwargs["updates"]]
+    def record(cost, params):
+        costs.params = params
+        costs.append(float(cost))
+        if len(costs) == costs.stop_after:
+            raise StopTraining
 
-        def train(*inputs):
-            cost = fn(*inputs)
-            costs.append(float(cost))
-            if len(costs) == costs.stop_after:
-                raise StopTraining
-            return cost
-
-        return train
-
-    monkeypatch.setattr(pytensor, "function", recording_function)
-    return costs
-
-
-def run_tutorial(capsys, fn, **kwargs):
-    """Run a tutorial function; return its stdout+stderr result lines."""
-    fn(**kwargs)
-    out, err = capsys.readouterr()
-    return result_lines(out + err)
-
-
-def show_log(capsys, lines):
-    """Print a captured log to the terminal, so a long run leaves its numbers behind."""
-    with capsys.disabled():
-        print("\n" + "\n".join(lines))
+    with watch_training(record):
+        yield costs

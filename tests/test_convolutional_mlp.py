@@ -4,7 +4,11 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 import pytest
-from conftest import (
+from scipy.signal import convolve2d
+
+from deeplearning_tutorial.convolutional_mlp import LeNetConvPoolLayer, evaluate_lenet5
+from deeplearning_tutorial.modes import tutorial_mode
+from tests.helpers import (
     StopTraining,
     assert_costs_match,
     assert_log_matches,
@@ -14,10 +18,6 @@ from conftest import (
     run_tutorial,
     show_log,
 )
-from scipy.signal import convolve2d
-
-from deeplearning_tutorial.convolutional_mlp import LeNetConvPoolLayer, evaluate_lenet5
-from deeplearning_tutorial.modes import tutorial_mode
 
 
 class TestLeNetConvPoolLayer:
@@ -33,7 +33,7 @@ class TestLeNetConvPoolLayer:
         assert layer.params == [layer.W, layer.b]
 
     def test_channel_counts_must_agree(self):
-        with pytest.raises(AssertionError):
+        with pytest.raises(ValueError, match="expect 2 input maps, but image_shape=.* has 1"):
             LeNetConvPoolLayer(numpy.random.RandomState(5), T.tensor4("x"), (3, 2, 5, 5), (4, 1, 12, 12))
 
     def test_output_is_tanh_of_pooled_convolution_plus_bias(self):
@@ -52,7 +52,8 @@ class TestLeNetConvPoolLayer:
 
 
 @pytest.mark.parametrize(
-    "nkerns, log, costs", [([5, 5], "n_epochs1.nkerns5-5", "convolutional_mlp_5_5"), ([20, 50], "n_epochs1", "convolutional_mlp")]
+    "nkerns, log, costs",
+    [([5, 5], "n_epochs1.nkerns5-5", "convolutional_mlp_5_5"), ([20, 50], "n_epochs1", "convolutional_mlp")],
 )
 def test_one_epoch_matches_legacy(mnist_path, floatX, nkerns, log, costs, capsys, record_training_costs):
     """float64 prints the historical log exactly; float32 within one or two images."""
@@ -71,7 +72,9 @@ def test_compiled_modes_give_the_same_first_costs(mnist_path, mode, capsys, reco
     record_training_costs.stop_after = 3
     with pytensor.config.change_flags(mode=mode), pytest.raises(StopTraining):
         evaluate_lenet5(n_epochs=1, nkerns=[5, 5])
-    numpy.testing.assert_allclose(record_training_costs, golden_costs("convolutional_mlp_5_5", "float64")[:3], rtol=1e-9)
+    numpy.testing.assert_allclose(
+        record_training_costs, golden_costs("convolutional_mlp_5_5", "float64")[:3], rtol=1e-9
+    )
 
 
 @pytest.mark.slow

@@ -18,9 +18,7 @@ def write_pickle(path, content):
 
 def small_splits(n=(5, 3, 2), pixels=784):
     rng = numpy.random.RandomState(0)
-    return tuple(
-        (rng.rand(k, pixels).astype("float32"), rng.randint(0, 10, size=k).astype("int64")) for k in n
-    )
+    return tuple((rng.rand(k, pixels).astype("float32"), rng.randint(0, 10, size=k).astype("int64")) for k in n)
 
 
 def test_reads_a_well_formed_file(tmp_path):

@@ -9,11 +9,11 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 import pytest
-from conftest import StopTraining, assert_costs_match, golden_log, result_lines, run_tutorial
 
 from deeplearning_tutorial import logistic_sgd
 from deeplearning_tutorial.logistic_sgd import LogisticRegression, predict, sgd_optimization_mnist
 from deeplearning_tutorial.modes import tutorial_mode
+from tests.helpers import StopTraining, assert_costs_match, golden_log, result_lines, run_tutorial
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -131,7 +131,11 @@ def test_runs_as_module_with_floatX_from_flags(mnist_path, tmp_path):
     env = dict(os.environ, PYTENSOR_FLAGS="floatX=float32", PYTHONPATH=REPO)
     proc = subprocess.run(
         [sys.executable, "-m", "deeplearning_tutorial.logistic_sgd"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert result_lines(proc.stdout + proc.stderr) == golden_log("logistic_sgd.default.float32.log")
     assert "logistic_sgd.py ran for" in proc.stderr

@@ -7,10 +7,11 @@ import pytensor
 import pytensor.tensor as T
 import pytest
 from pytensor.compile.mode import get_mode
-from conftest import LEGACY_DIR, assert_costs_match, assert_published_result, golden_log, run_tutorial, show_log
 
-from deeplearning_tutorial.mlp import MLP, HiddenLayer, test_mlp as run_mlp
+from deeplearning_tutorial.mlp import MLP, HiddenLayer
+from deeplearning_tutorial.mlp import test_mlp as run_mlp
 from deeplearning_tutorial.modes import tutorial_mode
+from tests.helpers import LEGACY_DIR, assert_costs_match, assert_published_result, golden_log, run_tutorial, show_log
 
 
 class TestHiddenLayer:

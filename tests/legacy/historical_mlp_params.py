@@ -21,7 +21,10 @@ import numpy
 HIDDEN_STRIDE = 97
 
 
-def main(code_dir, out=os.path.join(os.path.dirname(os.path.abspath(__file__)), "mlp.params_epoch1.float64.npz")):
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mlp.params_epoch1.float64.npz")
+
+
+def main(code_dir, out=OUT):
     sys.path.insert(0, code_dir)
     import theano
     import theano.tensor as T

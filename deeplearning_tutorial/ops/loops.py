@@ -1,4 +1,4 @@
-"""Compiled loops behind `ops`: adding patch gradients into an image, and pooling.
+"""Compiled loops behind the ops' NumPy implementations: adding patch gradients into an image, and pooling.
 
 The matrix products of a convolution run in BLAS at nearly full speed;
 around them, data is moved.  Some of that NumPy does well (copying image
@@ -8,16 +8,12 @@ pooling loops take many passes over large temporaries.  Those are written
 here as plain loops, compiled by Numba (a PyTensor dependency), which do the
 work in one pass.
 
-The loops run on one thread.  Two ways of using more cores were measured
-slower on the 2-core machine this was tuned on, because between the loops
-BLAS runs the matrix products on every core and its threads busy-wait for
-more work: parallel loops (``prange``; a LeNet training step went from 145
-ms to 180 ms, and to 675 ms with one parallel loop per chunk of images),
-and running chunks of images on a thread pool with BLAS limited to one
-thread meanwhile (131 ms to 150 ms).
+The loops run on one thread: between them BLAS runs the matrix products
+on every core, and its threads busy-wait for more work, so parallel loops
+lost to it (README, "Speed").
 
 The compiled code is cached on disk (``cache=True``), so only the first run
-on a machine compiles each loop, once per dtype (about a second each).
+on a machine compiles each loop, once per dtype.
 """
 
 import numpy as np

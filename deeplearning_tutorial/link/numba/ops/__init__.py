@@ -1,0 +1,1 @@
+"""Numba implementations of `deeplearning_tutorial.ops`, one module per op module."""

@@ -1,0 +1,35 @@
+"""The tutorials of this package: one list that tests, benchmarks and the command line read.
+
+Each entry names a tutorial module and its training function, as in the
+historical code (``logistic_sgd.sgd_optimization_mnist`` and so on).
+"""
+
+import importlib
+import inspect
+
+#: Tutorial module -> its training function, in the order of the tutorial text.
+TUTORIALS = {
+    "logistic_sgd": "sgd_optimization_mnist",
+    "mlp": "test_mlp",
+    "convolutional_mlp": "evaluate_lenet5",
+}
+
+#: Examples in MNIST's training split.
+N_TRAIN = 50000
+
+
+def training_function(name):
+    """The training function of tutorial ``name`` (imports its module)."""
+    module = importlib.import_module(f"deeplearning_tutorial.{name}")
+    return getattr(module, TUTORIALS[name])
+
+
+def defaults(name):
+    """The historical default arguments of tutorial ``name``'s training function."""
+    signature = inspect.signature(training_function(name))
+    return {key: p.default for key, p in signature.parameters.items() if p.default is not inspect.Parameter.empty}
+
+
+def n_train_batches(name):
+    """Training minibatches in one epoch of tutorial ``name`` at its default batch size."""
+    return N_TRAIN // defaults(name)["batch_size"]

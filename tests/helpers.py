@@ -1,0 +1,153 @@
+"""Helpers shared by the tests: golden outputs of the historical code, and op comparisons."""
+
+import json
+import os
+import re
+
+import numpy
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+from deeplearning_tutorial.logs import golden_text, result_lines
+from deeplearning_tutorial.modes import NUMPY
+
+LEGACY_DIR = os.path.join(os.path.dirname(__file__), "legacy")
+
+
+# -- golden logs and costs of the historical code -----------------------------
+
+
+def golden_log(name):
+    """Result lines of a golden log shipped with the package (stdout and stderr merged)."""
+    return result_lines(golden_text(name))
+
+
+PERCENT = re.compile(r"(\d+\.\d+) %")
+
+
+def assert_log_matches(lines, golden, samples=0, n_examples=10000):
+    """Compare result lines; error rates may differ by up to ``samples`` images.
+
+    Everything but the error rates must be identical.  ``samples`` > 0 is for
+    float32 LeNet runs, where the order of float32 sums differs between
+    convolution implementations and can flip a single borderline image of
+    the 10 000 validation or test images (as between Theano on different
+    machines).
+    """
+    assert [PERCENT.sub("%", line) for line in lines] == [PERCENT.sub("%", line) for line in golden]
+    for line, expected in zip(lines, golden):
+        for got, want in zip(PERCENT.findall(line), PERCENT.findall(expected)):
+            assert abs(float(got) - float(want)) <= samples * 100.0 / n_examples + 1e-9, (line, expected)
+
+
+FINAL = re.compile(
+    r"Best validation score of (\d+\.\d+) % obtained at iteration \d+, with test performance (\d+\.\d+) %"
+)
+
+
+def assert_published_result(lines, validation, test, samples=2, n_examples=10000):
+    """The best validation and test errors of a full float32 run, within ``samples`` images.
+
+    A float32 run of hundreds of epochs does not end on the same iteration
+    on every machine: rounding differs with the order of every sum, and the
+    historical code's own published runs differ by an image and in the
+    iteration between a CPU and two GPUs.  So the iteration is not compared.
+    """
+    match = FINAL.search(lines[-1])
+    assert match, lines[-1]
+    for got, want in zip(map(float, match.groups()), (validation, test)):
+        assert abs(got - want) <= samples * 100.0 / n_examples + 1e-9, (lines[-1], validation, test)
+
+
+def golden_costs(model, dtype):
+    """The first 100 training costs the historical code returned."""
+    with open(os.path.join(LEGACY_DIR, f"{model}.costs.{dtype}.json")) as f:
+        content = json.load(f)
+    assert content["model"] == model and content["floatX"] == dtype
+    return [float(c) for c in content["first_minibatch_costs"]]
+
+
+def assert_costs_match(costs, model, dtype):
+    """Compare the first 100 training costs with the historical ones.
+
+    float64 must agree to 1e-9 relative.  In float32, rounding differs with
+    the order of every sum (BLAS blocking, convolution algorithm) and grows
+    with each SGD step: by step 100 the historical float32 costs are up to
+    4.7e-5 (LeNet) away from the historical float64 ones.  So in float32 the
+    first 10 costs must agree with the historical float32 ones to 1e-5, and
+    all 100 must be at least as close to the float64 (near-exact) costs as
+    the historical float32 ones were (and never further than 1e-5 where
+    those were closer).
+    """
+    costs = numpy.asarray(costs[:100])
+    exact = numpy.asarray(golden_costs(model, "float64"))
+    if dtype == "float64":
+        numpy.testing.assert_allclose(costs, exact, rtol=1e-9)
+        return
+    historical = numpy.asarray(golden_costs(model, "float32"))
+    numpy.testing.assert_allclose(costs[:10], historical[:10], rtol=1e-5)
+    historical_error = numpy.max(numpy.abs(historical / exact - 1))
+    numpy.testing.assert_allclose(costs, exact, rtol=max(1e-5, historical_error))
+
+
+class StopTraining(Exception):
+    """Raised by `CostRecorder` once it has the costs a test asked for."""
+
+
+class CostRecorder(list):
+    """The costs returned by the training function, in order.
+
+    Set ``stop_after`` to end the run (by raising `StopTraining`) once that
+    many costs are recorded: enough to check a compiled graph without
+    training for a whole epoch.  ``params`` are the shared variables the
+    training function updates, in the order of its updates.
+    """
+
+    stop_after = None
+    params = ()
+
+
+def run_tutorial(capsys, fn, **kwargs):
+    """Run a tutorial function; return its stdout+stderr result lines."""
+    fn(**kwargs)
+    out, err = capsys.readouterr()
+    return result_lines(out + err)
+
+
+def show_log(capsys, lines):
+    """Print a captured log to the terminal, so a long run leaves its numbers behind."""
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))
+
+
+# -- ops: every implementation against one reference --------------------------
+
+#: The implementations the op tests run: the tutorials' own mode (PyTensor's
+#: Python VM running each op's perform) and the C backend.  The Numba
+#: backend has its own tests (tests/link/numba), as its compiles are slow.
+IMPLEMENTATIONS = [pytest.param(NUMPY, id="py"), pytest.param("CVM", id="cvm")]
+TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
+DTYPES = ["float64", "float32"]
+
+
+def T4(*shape, dtype="float64"):
+    """A symbolic 4-d tensor, with the static shape given (if any)."""
+    return pt.tensor4(shape=shape or (None,) * 4, dtype=dtype)
+
+
+def compiled(inputs, outputs, mode):
+    return pytensor.function(inputs, outputs, mode=mode)
+
+
+def assert_close(result, expected, dtype):
+    assert result.dtype == dtype
+    numpy.testing.assert_allclose(result, expected, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])
+
+
+def assert_same_as_reference_mode(inputs, outputs, values, mode, reference=NUMPY):
+    """``outputs`` compiled under ``mode`` give what they give under ``reference``, to the dtype's tolerance."""
+    got = compiled(inputs, outputs, mode)(*values)
+    expected = compiled(inputs, outputs, reference)(*values)
+    for value, want in zip(got, expected):
+        assert_close(value, want, want.dtype.name)

@@ -1,0 +1,41 @@
+"""Backends are loaded only for the modes that need them."""
+
+import os
+import subprocess
+import sys
+
+# Builds and runs, in the tutorials' default mode, a graph with every op of
+# the package and its gradients, then lists what got imported.
+PROGRAM = """
+import sys
+import numpy, pytensor, pytensor.tensor as pt
+from deeplearning_tutorial import convolutional_mlp, logistic_sgd, mlp
+from deeplearning_tutorial.modes import tutorial_mode
+from deeplearning_tutorial.ops import conv2d, pool_2d
+X = pt.tensor4()
+out = pool_2d(conv2d(X, pt.constant(numpy.ones((2, 1, 3, 3)))), (2, 2), mode="average_inc_pad").sum()
+pytensor.function([X], [out, pytensor.grad(out, X)], mode=tutorial_mode())(numpy.ones((1, 1, 6, 6)))
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+def imported_modules(flags=""):
+    result = subprocess.run(
+        [sys.executable, "-c", PROGRAM],
+        env=dict(os.environ, PYTENSOR_FLAGS=flags),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(result.stdout.split())
+
+
+def test_the_default_mode_loads_neither_numba_dispatch_nor_jax():
+    modules = imported_modules()
+    assert "deeplearning_tutorial.ops.conv" in modules
+    assert not {m for m in modules if m.startswith(("pytensor.link.numba.dispatch", "jax", "deeplearning_tutorial.link."))}
+
+
+def test_a_numba_mode_loads_our_numba_implementations():
+    modules = imported_modules("mode=NUMBA")
+    assert {"deeplearning_tutorial.link.numba.ops.conv", "deeplearning_tutorial.link.numba.ops.pool"} <= modules
