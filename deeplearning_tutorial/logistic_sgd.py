@@ -32,8 +32,8 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 
-from deeplearning_tutorial import data
-from deeplearning_tutorial.modes import parse_args, tutorial_mode
+from deeplearning_tutorial import cli, data
+from deeplearning_tutorial.modes import tutorial_mode
 
 
 class LogisticRegression:
@@ -293,10 +293,4 @@ def predict(model_path="best_model.pkl", dataset="mnist.pkl.gz"):
 
 
 if __name__ == "__main__":
-    # Call through the package so that best_model.pkl refers to
-    # deeplearning_tutorial.logistic_sgd.LogisticRegression, which any
-    # later process can unpickle, rather than to this __main__ module.
-    from deeplearning_tutorial.logistic_sgd import sgd_optimization_mnist
-
-    parse_args(__doc__.splitlines()[0])
-    sgd_optimization_mnist()
+    cli.main("logistic_sgd")

@@ -20,11 +20,10 @@ Numba backend cannot use BLAS rewrites and evaluates the update as
 written, which rounds differently (README, "Results").
 
 Another mode is chosen with ``PYTENSOR_FLAGS=mode=NUMBA`` (or ``CVM``,
-``FAST_COMPILE``...) or with the ``--mode`` flag of each tutorial script.
+``FAST_COMPILE``...) or with the ``--mode`` flag of each tutorial script
+(`deeplearning_tutorial.cli`).
 The benchmarks in ``benchmarks/`` compare them.
 """
-
-import argparse
 
 import pytensor
 from pytensor.compile.mode import Mode, get_mode, predefined_modes
@@ -68,23 +67,3 @@ def tutorial_mode():
     mode = NUMPY if pytensor.config.mode == PYTENSOR_DEFAULT else get_mode(pytensor.config.mode)
     load_backend(mode)
     return mode
-
-
-def parse_args(description):
-    """Command line of the tutorial scripts: only the compilation mode.
-
-    ``--mode NAME`` takes ``NUMPY`` or any of PyTensor's mode names.  The
-    tutorial parameters themselves keep their historical defaults; call the
-    functions from Python to change them.
-    """
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument(
-        "--mode",
-        type=str.upper,
-        choices=sorted(predefined_modes) + ["FAST_RUN"],
-        help="PyTensor compilation mode (default: NUMPY, or PYTENSOR_FLAGS=mode=...)",
-    )
-    args = parser.parse_args()
-    if args.mode is not None:
-        pytensor.config.mode = get_mode(args.mode)
-    return args
