@@ -17,7 +17,7 @@ and in Python they are slow.
 turn each weight update ``W - lr * (dot + 2 * L2_reg * W)`` into one BLAS
 ``gemm``, ``(1 - 2 * lr * L2_reg) * W - lr * dot``, as Theano did.  The
 Numba backend cannot use BLAS rewrites and evaluates the update as
-written, which rounds differently (README, "Results").
+written, which rounds differently (docs/parity.md).
 
 Another mode is chosen with ``PYTENSOR_FLAGS=mode=NUMBA`` (or ``CVM``,
 ``FAST_COMPILE``...) or with the ``--mode`` flag of each tutorial script
