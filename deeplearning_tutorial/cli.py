@@ -23,12 +23,13 @@ historical default, plus:
 
 The training loop stays written out in each tutorial.  What the options
 need is seen from outside it: the training steps through
-`observe.watch_training`, the results through the lines the tutorial
+`checkpoints.Session`, the results through the lines the tutorial
 prints.  Every option is checked before anything is loaded or compiled; a
 bad one ends the program with one line on stderr and exit status 2.
 """
 
 import argparse
+import contextlib
 import csv
 import importlib.util
 import io
@@ -43,9 +44,8 @@ import timeit
 import pytensor
 from pytensor.compile.mode import get_mode, predefined_modes
 
-from deeplearning_tutorial import data, saved_models, tutorials
+from deeplearning_tutorial import checkpoints, data, saved_models, tutorials
 from deeplearning_tutorial.modes import PYTENSOR_DEFAULT
-from deeplearning_tutorial.observe import watch_training
 
 # -- the flags of the tutorial parameters -------------------------------------
 
@@ -167,6 +167,30 @@ def build_parser(name):
     out.add_argument("--history", metavar="FILE", help="per-validation errors, cost and time (.json or .csv)")
     out.add_argument("--plots", metavar="DIR", help="learning curves and first-layer weights as PNG files")
     out.add_argument("--save-model", metavar="FILE", help="the best model's parameters (.npz), for predict")
+    stop = parser.add_argument_group(
+        "stop and resume", "Ctrl-C or SIGTERM stops the run after its current minibatch and writes a checkpoint"
+    )
+    default_checkpoint = f"{name}.checkpoint.npz"
+    stop.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        default=default_checkpoint,
+        help=f"where a stopped run writes its checkpoint (default: {default_checkpoint}, here)",
+    )
+    stop.add_argument(
+        "--resume",
+        metavar="FILE",
+        nargs="?",
+        const=default_checkpoint,
+        help=f"continue a stopped run from its checkpoint (default: {default_checkpoint}); give the same options",
+    )
+    stop.add_argument(
+        "--checkpoint-every",
+        metavar="N",
+        type=positive_int,
+        default=0,
+        help="also write the checkpoint every N epochs, and at the end (default: only when stopped)",
+    )
     return parser
 
 
@@ -201,6 +225,10 @@ def check_writable_folder(flag, folder):
 
 
 def check_outputs(args):
+    for flag, path in (("--checkpoint", args.checkpoint), ("--resume", args.resume)):
+        if path and not path.endswith(".npz"):
+            raise UsageError(f"{flag} {path}: the file name must end in .npz")
+    check_writable_folder("--checkpoint", os.path.dirname(args.resume or args.checkpoint))
     if args.history:
         if os.path.splitext(args.history)[1].lower() not in (".json", ".csv"):
             raise UsageError(f"--history {args.history}: the file name must end in .json or .csv")
@@ -239,7 +267,7 @@ class RunRecord:
     One row per validation: epoch, minibatch, validation error (%), test
     error of the new best model (%, or None when validation did not
     improve), mean training cost since the previous validation, and
-    seconds since training started.  The best model's parameters are copied
+    seconds of training so far.  The best model's parameters are copied
     when its test error is printed.
     """
 
@@ -251,29 +279,33 @@ class RunRecord:
         self.params = []
         self.best_params = None
         self.started = None
-        self.steps = 0
-        self.n_train_batches = None
+        self.earlier_s = 0.0  # training time of the run this one resumes
 
     def step(self, cost, params):
         if self.started is None:
             self.started = timeit.default_timer()
-        self.steps += 1
         self.costs.append(float(cost))
         self.params = params
+
+    def elapsed(self):
+        now = timeit.default_timer() - self.started if self.started is not None else 0.0
+        return round(self.earlier_s + now, 3)
+
+    def restore(self, state, best_params):
+        self.rows, self.costs, self.earlier_s = state["rows"], state["costs"], state["elapsed_s"]
+        self.best_params = best_params
 
     def line(self, text):
         match = VALIDATION.match(text)
         if match:
-            epoch, minibatch, n_batches = (int(g) for g in match.groups()[:3])
-            self.n_train_batches = n_batches
             self.rows.append(
                 {
-                    "epoch": epoch,
-                    "minibatch": minibatch,
+                    "epoch": int(match.group(1)),
+                    "minibatch": int(match.group(2)),
                     "validation_error": float(match.group(4)),
                     "test_error": None,
                     "train_cost": sum(self.costs) / len(self.costs) if self.costs else None,
-                    "elapsed_s": round(timeit.default_timer() - self.started, 3) if self.started else 0.0,
+                    "elapsed_s": self.elapsed(),
                 }
             )
             self.costs = []
@@ -309,16 +341,19 @@ class LineTee(io.TextIOBase):
 
     With a progress bar on the terminal, text is passed on in whole lines,
     with the bar cleared before and drawn again after, so that lines never
-    mix with it.
+    mix with it.  While ``muted``, nothing is passed on.
     """
 
     def __init__(self, stream, on_line=None, bar=None):
         self.stream = stream
         self.on_line = on_line
         self.bar = bar
+        self.muted = False
         self.pending = ""
 
     def write(self, text):
+        if self.muted:
+            return len(text)
         self.pending += text
         *lines, self.pending = self.pending.split("\n")
         if self.bar is None:
@@ -349,13 +384,13 @@ class LineTee(io.TextIOBase):
 class ProgressBar:
     """A tqdm bar over the minibatches of the current epoch, on stderr."""
 
-    def __init__(self, n_train_batches, n_epochs):
+    def __init__(self, n_epochs):
         from tqdm import tqdm
 
         self.n_epochs = n_epochs
         self.epoch = 1
         self.best = None
-        self.bar = tqdm(total=n_train_batches, unit="minibatch", leave=False, file=sys.stderr, dynamic_ncols=True)
+        self.bar = tqdm(unit="minibatch", leave=False, file=sys.stderr, dynamic_ncols=True)
         self.describe()
 
     def describe(self):
@@ -364,7 +399,9 @@ class ProgressBar:
             self.bar.set_postfix_str(f"best validation {self.best:.2f} %", refresh=False)
         self.bar.refresh()
 
-    def step(self):
+    def step(self, n_train_batches):
+        if self.bar.total is None and n_train_batches:
+            self.bar.reset(total=n_train_batches)
         # A new epoch starts with its first minibatch, so the bar stays full
         # while the previous epoch's validation runs.
         if self.bar.total and self.bar.n >= self.bar.total:
@@ -373,10 +410,18 @@ class ProgressBar:
             self.describe()
         self.bar.update()
 
+    def jump(self, steps, n_train_batches, record):
+        """Show the position a resumed run starts from."""
+        if n_train_batches:
+            self.epoch, done = divmod(steps, n_train_batches)
+            self.epoch += 1
+            self.bar.reset(total=n_train_batches)
+            self.bar.update(done)
+        if record.rows:
+            self.row(record)
+        self.describe()
+
     def row(self, record):
-        if self.bar.total is None:
-            self.bar.reset(total=record.n_train_batches)
-            self.bar.update(record.rows[-1]["minibatch"])
         self.best = min(r["validation_error"] for r in record.rows)
         self.describe()
 
@@ -409,28 +454,70 @@ def configure(args):
         pytensor.config.mode = get_mode(args.mode)
 
 
-def run(name, args, kwargs):
-    """Train tutorial ``name`` with ``kwargs``, keeping what the options ask for."""
-    show_bar = not args.quiet and sys.stderr.isatty()
+class RunHooks:
+    """What the command line does at each training step, and what it keeps in a checkpoint."""
+
+    def __init__(self, record, session, stdout, bar):
+        self.record, self.session, self.stdout, self.bar = record, session, stdout, bar
+
+    def step(self, cost):
+        self.record.step(cost, self.session.params)
+        if self.bar is not None:
+            self.bar.step(self.session.n_train_batches)
+
+    def state(self):
+        return {"rows": self.record.rows, "costs": self.record.costs, "elapsed_s": self.record.elapsed()}
+
+    def arrays(self):
+        return self.record.best_params or []
+
+    def restore(self, state, arrays):
+        self.record.restore(state, arrays or None)
+
+    def before_live(self):
+        self.stdout.muted = False
+        if self.bar is not None:
+            self.bar.jump(self.session.steps, self.session.n_train_batches, self.record)
+
+
+def run(name, args, kwargs, identity):
+    """Train tutorial ``name`` with ``kwargs``, keeping what the options ask for.
+
+    Returns the run's `RunRecord`; a stop on a signal raises `checkpoints.Stopped`
+    after writing the checkpoint.
+    """
+    resume = checkpoints.load(args.resume) if args.resume else None
+    if resume is not None:
+        checkpoints.check_same_run(resume[0], identity())
+        if resume[0]["complete"]:
+            raise UsageError(f"--resume {args.resume}: that run is complete; there is nothing to resume")
+    path = args.resume or args.checkpoint
+    session = checkpoints.Session(path, identity, kwargs["batch_size"], resume, every=args.checkpoint_every)
     record = RunRecord(args.history)
-    bar = None
-    if show_bar:
-        n_batches = None
-        if kwargs.get("dataset") == data.MNIST_NAME:
-            n_batches = tutorials.N_TRAIN // kwargs["batch_size"]
-        bar = ProgressBar(n_batches, kwargs["n_epochs"])
-        record.on_row = lambda row: bar.row(record)
-
-    def on_step(cost, params):
-        record.step(cost, params)
-        if bar is not None:
-            bar.step()
-
+    bar = ProgressBar(kwargs["n_epochs"]) if not args.quiet and sys.stderr.isatty() else None
     stdout, stderr = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = LineTee(stdout, record.line, bar), LineTee(stderr, None, bar)
+    # A resumed run holds back what the stopped run already printed.
+    sys.stdout.muted = resume is not None
+    session.hooks = RunHooks(record, session, sys.stdout, bar)
+    if bar is not None:
+        record.on_row = lambda row: bar.row(record)
+    function = tutorials.training_function(name)
+    module = sys.modules[function.__module__]
     try:
-        with watch_training(on_step):
-            tutorials.training_function(name)(**kwargs)
+        with session.signals(), session.watching(), _quiet_while_replaying(module, session):
+            function(**kwargs)
+        if args.checkpoint_every:
+            session.write(complete=True)
+    except checkpoints.Stopped:
+        where = "before training started"
+        if session.steps:
+            where = "after epoch %i, minibatch %i" % session.position(session.steps - 1)
+        command = " ".join(["python -m", module.__name__, *sys.argv[1:]])
+        if not args.resume:
+            command += f" --resume {path}"
+        print(f"stopped {where}; checkpoint written to {path}; to continue: {command}", file=stderr)
+        raise
     finally:
         if bar is not None:
             bar.close()
@@ -438,6 +525,25 @@ def run(name, args, kwargs):
         sys.stderr.close()
         sys.stdout, sys.stderr = stdout, stderr
     return record
+
+
+@contextlib.contextmanager
+def _quiet_while_replaying(module, session):
+    """Logistic regression saves its best model as it goes; a replay must not (its parameters are not yet back)."""
+    save_model = getattr(module, "save_model", None)
+    if save_model is None:
+        yield
+        return
+
+    def save_when_live(*args, **kwargs):
+        if not session.replaying:
+            save_model(*args, **kwargs)
+
+    module.save_model = save_when_live
+    try:
+        yield
+    finally:
+        module.save_model = save_model
 
 
 def keep_results(name, args, kwargs, record):
@@ -465,7 +571,15 @@ def main(name, argv=None):
         check_dataset(kwargs["dataset"])
         check_outputs(args)
         configure(args)
-        record = run(name, args, kwargs)
+
+        def identity():
+            mode = args.mode or str(pytensor.config.mode)
+            path = data.resolve_path(kwargs["dataset"])
+            return checkpoints.identity(name, kwargs, pytensor.config.floatX, mode, path)
+
+        record = run(name, args, kwargs, identity)
         keep_results(name, args, kwargs, record)
-    except (UsageError, ValueError, data.DataError) as e:
+    except (UsageError, ValueError, OSError) as e:
+        # Bad input, bad data, an unwritable folder or a full disk: what we
+        # write is written atomically, so nothing already there is damaged.
         parser.exit(2, f"{parser.prog}: error: {e}\n")

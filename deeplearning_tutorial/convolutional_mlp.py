@@ -138,6 +138,7 @@ def evaluate_lenet5(
     :param batch_size: examples per minibatch
     :param seed: seed of the random initial weights (the historical one by default)
     """
+    checks.positive_number("learning_rate", learning_rate)
     checks.positive_int("n_epochs", n_epochs)
     checks.positive_int("batch_size", batch_size)
     if len(nkerns) != 2:

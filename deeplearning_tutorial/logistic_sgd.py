@@ -32,7 +32,7 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 
-from deeplearning_tutorial import cli, data
+from deeplearning_tutorial import checks, cli, data
 from deeplearning_tutorial.modes import tutorial_mode
 
 
@@ -101,7 +101,8 @@ def load_data(dataset):
     :returns: ``[(train_x, train_y), (valid_x, valid_y), (test_x, test_y)]``
     """
     path = data.resolve_path(dataset)
-    if not os.path.isfile(path) and os.path.basename(path) == data.MNIST_NAME:
+    # Only the tutorial's own copy is fetched; any other missing path is an error.
+    if not os.path.isfile(path) and path == data.resolve_path(data.MNIST_NAME):
         data.fetch_mnist(path)
 
     print("... loading data")
@@ -152,7 +153,11 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
         http://www.iro.umontreal.ca/~lisa/deep/data/mnist/mnist.pkl.gz
     :param batch_size: examples per minibatch
     """
+    checks.positive_number("learning_rate", learning_rate)
+    checks.positive_int("n_epochs", n_epochs)
+    checks.positive_int("batch_size", batch_size)
     datasets = load_data(dataset)
+    checks.batch_fits(batch_size, datasets)
 
     train_set_x, train_set_y = datasets[0]
     valid_set_x, valid_set_y = datasets[1]

@@ -121,6 +121,7 @@ def test_mlp(
     :param n_hidden: number of hidden units
     :param seed: seed of the random initial weights (the historical one by default)
     """
+    checks.positive_number("learning_rate", learning_rate)
     for name, value in (("n_epochs", n_epochs), ("batch_size", batch_size), ("n_hidden", n_hidden)):
         checks.positive_int(name, value)
     checks.non_negative("L1_reg", L1_reg)

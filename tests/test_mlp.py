@@ -123,8 +123,8 @@ def test_full_run_reaches_the_published_result(mnist_path, capsys):
         ({"n_hidden": 2.5}, "n_hidden must be a positive integer"),
         ({"batch_size": -20}, "batch_size must be a positive integer"),
         ({"n_epochs": "10"}, "n_epochs must be a positive integer"),
-        ({"L1_reg": -0.1}, "L1_reg must be a number >= 0"),
-        ({"L2_reg": float("nan")}, "L2_reg must be a number >= 0"),
+        ({"L1_reg": -0.1}, "L1_reg must be a finite number >= 0"),
+        ({"L2_reg": float("nan")}, "L2_reg must be a finite number >= 0"),
     ],
 )
 def test_bad_arguments_are_rejected_before_anything_else(kwargs, message, capsys):
