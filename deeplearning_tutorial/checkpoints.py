@@ -26,17 +26,14 @@ and a digest of the dataset; a resumed run must match all of them.
 import contextlib
 import hashlib
 import importlib.metadata
-import json
 import math
 import signal
-import zipfile
 
 import numpy
-import pytensor
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.traversal import graph_inputs
 
-from deeplearning_tutorial import data
+from deeplearning_tutorial import observe, saved_models
 
 FORMAT = "deeplearning_tutorial checkpoint 1"
 
@@ -89,27 +86,16 @@ def save(path, header, params, calls, extra=()):
     values = numpy.array([value for _, value in calls], dtype=header["call_dtype"])
     functions = numpy.array([number for number, _ in calls], dtype=numpy.int16)
     arrays = {f"param{i}": p for i, p in enumerate(params)} | {f"extra{i}": a for i, a in enumerate(extra)}
-    with data.atomic_write(path) as tmp, open(tmp, "wb") as f:
-        numpy.savez(f, header=numpy.array(json.dumps(header)), call_values=values, call_functions=functions, **arrays)
+    saved_models.write_archive(
+        path, dict(header, format=FORMAT), call_values=values, call_functions=functions, **arrays
+    )
 
 
 def load(path):
     """Return ``(header, params, calls, extra)``; `CheckpointError` for anything that is not a whole checkpoint."""
-
-    def numbered(content, prefix):
-        return [content[f"{prefix}{i}"] for i in range(len([n for n in content.files if n.startswith(prefix)]))]
-
-    try:
-        with numpy.load(path, allow_pickle=False) as content:
-            header = json.loads(str(content["header"]))
-            params, extra = numbered(content, "param"), numbered(content, "extra")
-            calls = list(zip(content["call_functions"].tolist(), content["call_values"]))
-    except FileNotFoundError:
-        raise CheckpointError(f"no checkpoint at {path}: give the path the stopped run printed") from None
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise CheckpointError(f"{path} is not a checkpoint, or is truncated or damaged ({e})") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is an .npz file but not a checkpoint of this package")
+    header, arrays = saved_models.read_archive(path, FORMAT, CheckpointError, "a checkpoint of a stopped run")
+    params, extra = saved_models.numbered(arrays, "param"), saved_models.numbered(arrays, "extra")
+    calls = list(zip(arrays["call_functions"].tolist(), arrays["call_values"]))
     return header, params, calls, extra
 
 
@@ -195,13 +181,11 @@ class Session:
 
     # -- the compiled functions --------------------------------------------------
 
-    @contextlib.contextmanager
     def watching(self):
-        compile_function = pytensor.function
+        """While active, the functions the tutorial compiles are watched by this session."""
         numbers = iter(range(1 << 15))
 
-        def watched_function(*args, **kwargs):
-            fn = compile_function(*args, **kwargs)
+        def wrap(fn, kwargs):
             number = next(numbers)
             updates = kwargs.get("updates")
             if updates:
@@ -211,11 +195,7 @@ class Session:
                 return lambda *inputs: self._train(fn, inputs)
             return lambda *inputs: self._evaluate(fn, number, inputs)
 
-        pytensor.function = watched_function
-        try:
-            yield
-        finally:
-            pytensor.function = compile_function
+        return observe.wrap_compiled(wrap)
 
     def _evaluate(self, fn, number, inputs):
         if self.replaying:
@@ -274,7 +254,7 @@ class Session:
     def write(self, complete=False):
         """Write the state after the last training step (and the calls that followed it)."""
         # Signals during the write are noted and do not interrupt it.
-        header = dict(self.identity(), format=FORMAT, steps=self.steps, complete=complete)
+        header = dict(self.identity(), steps=self.steps, complete=complete)
         header["call_dtype"] = numpy.asarray(self.calls[0][1]).dtype.name if self.calls else "float64"
         header["state"] = self.hooks.state() if self.hooks else None
         extra = self.hooks.arrays() if self.hooks else ()

@@ -40,6 +40,7 @@ import re
 import sys
 import tempfile
 import timeit
+from unittest import mock
 
 import pytensor
 from pytensor.compile.mode import get_mode, predefined_modes
@@ -50,44 +51,25 @@ from deeplearning_tutorial.modes import PYTENSOR_DEFAULT
 # -- the flags of the tutorial parameters -------------------------------------
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+def _number(convert, accept, expected):
+    """An argparse type: ``convert`` the text, and refuse values that ``accept`` rejects."""
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"must be {expected}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**32 - 1, got {text!r}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
-    return value
-
-
-def _non_negative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
-    return value
+positive_int = _number(int, lambda v: v >= 1, "a positive integer")
+_seed = _number(int, lambda v: 0 <= v < 2**32, "an integer from 0 to 2**32 - 1")
+_positive_float = _number(float, lambda v: math.isfinite(v) and v > 0, "a finite number > 0")
+_non_negative_float = _number(float, lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
 
 
 # Parameter of a training function -> (flag, argparse options, help).
@@ -527,23 +509,17 @@ def run(name, args, kwargs, identity):
     return record
 
 
-@contextlib.contextmanager
 def _quiet_while_replaying(module, session):
     """Logistic regression saves its best model as it goes; a replay must not (its parameters are not yet back)."""
     save_model = getattr(module, "save_model", None)
     if save_model is None:
-        yield
-        return
+        return contextlib.nullcontext()
 
     def save_when_live(*args, **kwargs):
         if not session.replaying:
             save_model(*args, **kwargs)
 
-    module.save_model = save_when_live
-    try:
-        yield
-    finally:
-        module.save_model = save_model
+    return mock.patch.object(module, "save_model", save_when_live)
 
 
 def keep_results(name, args, kwargs, record):

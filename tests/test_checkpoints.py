@@ -183,12 +183,13 @@ def test_a_truncated_checkpoint_is_refused_and_kept(tmp_path, stopped_logistic):
     truncated = content[: len(content) // 2]
     path.write_bytes(truncated)
     command = script("logistic_sgd", "--n-epochs", "2", "--resume")
-    assert_refused(tmp_path, command, "is not a checkpoint, or is truncated or damaged", {path: truncated})
+    message = "is not a checkpoint of a stopped run, or is truncated or damaged"
+    assert_refused(tmp_path, command, message, {path: truncated})
 
 
 def test_a_missing_checkpoint_is_named(tmp_path, mnist_path):
     command = script("logistic_sgd", "--resume", "nothing.npz")
-    assert_refused(tmp_path, command, "no checkpoint at nothing.npz", {})
+    assert_refused(tmp_path, command, "nothing.npz: no such file; expected a checkpoint", {})
 
 
 def test_a_diverging_run_stops_and_keeps_the_last_good_model(tmp_path, mnist_path):

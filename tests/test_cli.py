@@ -190,7 +190,7 @@ def test_predict_rejects_what_is_not_a_saved_model(tmp_path, capsys):
         with pytest.raises(SystemExit) as exit:
             predict.main([str(path)])
         assert exit.value.code == 2
-        assert "is not a saved model, or is damaged" in capsys.readouterr().err
+        assert "is not a model saved by --save-model, or is truncated or damaged" in capsys.readouterr().err
 
 
 # -- the output of a run, with and without a terminal ---------------------------
