@@ -285,3 +285,11 @@ def test_saved_models_round_trip(tmp_path):
     for value, param in zip(values, params):
         numpy.testing.assert_array_equal(value, param)
         assert value.dtype == param.dtype
+
+
+def test_float16_from_the_environment_is_refused(fake_tutorial, capsys):
+    with pytensor.config.change_flags(floatX="float16"), pytest.raises(SystemExit) as exit:
+        cli.main("mlp", [])
+    assert exit.value.code == 2
+    assert "floatX=float16 (from PYTENSOR_FLAGS) is not supported by the tutorials" in capsys.readouterr().err
+    assert fake_tutorial == []
