@@ -133,8 +133,9 @@ def test_mlp_stopped_and_resumed_prints_the_golden_log(mnist_path, tmp_path):
     assert lines == golden_log("mlp.n_epochs1.float64.log")
 
 
-@pytest.mark.parametrize("floatX", ["float64", "float32"])
+@pytest.mark.parametrize("floatX", ["float64", pytest.param("float32", marks=pytest.mark.slow)])
 def test_lenet_resumes_exactly(mnist_path, tmp_path, floatX):
+    """float32 is behind the ``slow`` marker, for the time of the default test run."""
     args = ["--n-epochs", "1", "--nkerns", "5", "5", "--floatX", floatX]
     lines, params = stop_and_resume(tmp_path, "convolutional_mlp", args, lambda line: "training @ iter" in line)
     golden = golden_log(f"convolutional_mlp.n_epochs1.nkerns5-5.{floatX}.log")
