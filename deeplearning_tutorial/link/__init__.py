@@ -1,0 +1,1 @@
+"""Backend-specific code, one tree per PyTensor linker."""

@@ -1,0 +1,251 @@
+"""Numba implementations of PyTensor's BLAS ops: ``Dot22``, ``Dot22Scalar``, ``Gemm``, ``Gemv``.
+
+PyTensor's own Numba backend never meets these ops: it leaves out the
+rewrites that create them (``BlasOpt``).  The linker of
+`deeplearning_tutorial.link.numba_blas` keeps those rewrites, as Theano did,
+so that an SGD step ``W - lr * (dot + c * W)`` becomes one ``gemm``,
+``(1 - lr * c) * W - lr * dot``: rounded as Theano rounded it, and computed
+in place, in one BLAS call that reads and writes ``W`` once.
+
+The ops call BLAS through the entry points Numba's own ``np.dot`` uses
+(``numba_xxgemm`` and ``numba_xxgemv`` of Numba's helper library, which call
+SciPy's BLAS).  They are referred to by symbol name, not by address, so a
+compiled graph that uses them can be cached on disk.
+
+Each op computes what its ``perform`` computes: ``Gemm`` is
+``b * z + a * dot(x, y)``, ``Gemv`` ``beta * y + alpha * dot(A, x)``,
+``Dot22Scalar`` ``a * dot(x, y)``, with one BLAS call (float32 and float64;
+other dtypes keep PyTensor's object-mode fallback).  ``Ger`` is left to
+that fallback: BLAS rounds its update with a fused multiply-add that a
+compiled loop would not reproduce, and the tutorials' graphs do not use it.
+"""
+
+import numpy as np
+import scipy.linalg.cython_blas  # noqa: F401 (Numba's BLAS entry points load their routines from it)
+from numba import types
+from pytensor.link.numba.dispatch.basic import (
+    generate_fallback_impl,
+    numba_njit,
+    register_funcify_default_op_cache_key,
+)
+from pytensor.tensor.blas import Dot22, Dot22Scalar, Gemm, Gemv
+
+# Signatures of Numba's BLAS entry points (numba/_lapack.c).  Pointers are
+# passed as ``array.ctypes``; a nonzero return means BLAS was not found.
+_xxgemm = types.ExternalFunction(
+    "numba_xxgemm",
+    types.intc(
+        types.char,  # kind: 's' or 'd'
+        types.char,  # transa
+        types.char,  # transb
+        types.intp,  # m
+        types.intp,  # n
+        types.intp,  # k
+        types.voidptr,  # alpha
+        types.voidptr,  # a
+        types.intp,  # lda
+        types.voidptr,  # b
+        types.intp,  # ldb
+        types.voidptr,  # beta
+        types.voidptr,  # c
+        types.intp,  # ldc
+    ),
+)
+_xxgemv = types.ExternalFunction(
+    "numba_xxgemv",
+    types.intc(
+        types.char,  # kind
+        types.char,  # trans
+        types.intp,  # m
+        types.intp,  # n
+        types.voidptr,  # alpha
+        types.voidptr,  # a
+        types.intp,  # lda
+        types.voidptr,  # x (unit stride)
+        types.voidptr,  # beta
+        types.voidptr,  # y (unit stride)
+    ),
+)
+
+_N, _T, _NONE = ord("N"), ord("T"), 0
+_BLAS_DTYPES = ("float32", "float64")
+
+# The helpers below do no arithmetic of their own beyond what BLAS does;
+# fastmath is off anyway so that ``beta * z`` without products rounds as
+# written.
+
+
+@numba_njit(fastmath=False)
+def _kind(a):
+    """BLAS's type letter for an array of float32 ('s') or float64 ('d')."""
+    return ord("s") if a.itemsize == 4 else ord("d")
+
+
+@numba_njit(fastmath=False)
+def _as_column_major(a):
+    """How BLAS can read matrix ``a`` in place: (``_N``, ld), or (``_T``, ld) for its transpose.
+
+    ``_N``: ``a`` is column-major with leading dimension ld; ``_T``: ``a`` is
+    row-major, i.e. ``a.T`` is column-major.  (``_NONE``, 0) when neither
+    holds (broadcast, reversed or doubly strided axes): ``a`` must be copied.
+    A length-1 axis may have any stride.
+    """
+    r, c = a.shape
+    s0, s1 = a.strides
+    size = a.itemsize
+    if (r == 1 or s0 == size) and (c == 1 or (s1 % size == 0 and s1 >= r * size)):
+        return _N, max(1, r) if c == 1 else s1 // size
+    if (c == 1 or s1 == size) and (r == 1 or (s0 % size == 0 and s0 >= c * size)):
+        return _T, max(1, c) if r == 1 else s0 // size
+    return _NONE, 0
+
+
+@numba_njit(fastmath=False)
+def _gemm_column_major(c, ldc, alpha, a, b, beta):
+    """``c = alpha * a @ b + beta * c`` for a column-major ``c`` (leading dimension ``ldc``), in one BLAS call."""
+    m, n = c.shape
+    k = a.shape[1]
+    ta, lda = _as_column_major(a)
+    if ta == _NONE:
+        a = np.asfortranarray(a)
+        ta, lda = _N, max(1, m)
+    tb, ldb = _as_column_major(b)
+    if tb == _NONE:
+        b = np.asfortranarray(b)
+        tb, ldb = _N, max(1, k)
+    scalars = np.empty(2, c.dtype)
+    scalars[0] = alpha
+    scalars[1] = beta
+    status = _xxgemm(
+        _kind(c), ta, tb, m, n, k,
+        scalars[0:].ctypes, a.ctypes, lda, b.ctypes, ldb, scalars[1:].ctypes, c.ctypes, ldc,
+    )  # fmt: skip
+    if status != 0:
+        raise RuntimeError("BLAS gemm is not available")
+
+
+@numba_njit(fastmath=False)
+def gemm_into(z, alpha, x, y, beta):
+    """``z = alpha * x @ y + beta * z`` in place, as BLAS ``gemm`` computes it.
+
+    With ``beta == 0`` the values of ``z`` are not read (not even NaNs), as
+    in BLAS and in ``Gemm.perform``.
+    """
+    m, n = z.shape
+    if x.shape[0] != m or y.shape[1] != n or x.shape[1] != y.shape[0]:
+        raise ValueError("gemm: incompatible shapes")
+    if m == 0 or n == 0:
+        return
+    if x.shape[1] == 0:
+        # No products to add; BLAS would only scale z.
+        if beta == 0:
+            z[:] = 0
+        else:
+            z *= beta
+        return
+    order, ld = _as_column_major(z)
+    if order == _N:
+        _gemm_column_major(z, ld, alpha, x, y, beta)
+    elif order == _T:
+        # z row-major: compute its transpose, z.T = alpha * y.T @ x.T + beta * z.T.
+        _gemm_column_major(z.T, ld, alpha, y.T, x.T, beta)
+    else:
+        work = np.ascontiguousarray(z)
+        _gemm_column_major(work.T, n, alpha, y.T, x.T, beta)
+        z[:] = work
+
+
+def _blas_dtypes(node):
+    return all(getattr(v.type, "dtype", None) in _BLAS_DTYPES for v in node.inputs + node.outputs)
+
+
+@register_funcify_default_op_cache_key(Dot22)
+def numba_funcify_Dot22(op, node, **kwargs):
+    if not _blas_dtypes(node):
+        return generate_fallback_impl(op, node, **kwargs)
+
+    @numba_njit(fastmath=False)
+    def dot22(x, y):
+        out = np.empty((x.shape[0], y.shape[1]), x.dtype)
+        gemm_into(out, 1.0, x, y, 0.0)
+        return out
+
+    return dot22
+
+
+@register_funcify_default_op_cache_key(Dot22Scalar)
+def numba_funcify_Dot22Scalar(op, node, **kwargs):
+    if not _blas_dtypes(node):
+        return generate_fallback_impl(op, node, **kwargs)
+
+    @numba_njit(fastmath=False)
+    def dot22scalar(x, y, a):
+        out = np.empty((x.shape[0], y.shape[1]), x.dtype)
+        gemm_into(out, a[()], x, y, 0.0)
+        return out
+
+    return dot22scalar
+
+
+@register_funcify_default_op_cache_key(Gemm)
+def numba_funcify_Gemm(op, node, **kwargs):
+    if not _blas_dtypes(node):
+        return generate_fallback_impl(op, node, **kwargs)
+    inplace = op.inplace
+
+    @numba_njit(fastmath=False)
+    def gemm(z, a, x, y, b):
+        shape = (x.shape[0], y.shape[1])
+        if z.shape != shape:
+            # z broadcasts against the product (Gemm allows it): a new array.
+            out = np.broadcast_to(z, shape).copy()
+        elif inplace:
+            out = z
+        else:
+            out = z.copy()
+        gemm_into(out, a[()], x, y, b[()])
+        return out
+
+    return gemm
+
+
+@register_funcify_default_op_cache_key(Gemv)
+def numba_funcify_Gemv(op, node, **kwargs):
+    if not _blas_dtypes(node):
+        return generate_fallback_impl(op, node, **kwargs)
+    inplace = op.inplace
+
+    @numba_njit(fastmath=False)
+    def gemv(y, alpha, A, x, beta):
+        m, n = A.shape
+        if y.shape[0] != m or x.shape[0] != n:
+            raise ValueError("gemv: incompatible shapes")
+        out = y if inplace and y.strides[0] == y.itemsize else y.copy()
+        if m == 0:
+            return out
+        if beta[()] == 0:
+            # beta = 0 means y is not read; some BLAS builds still read it.
+            out[:] = 0
+        if n == 0:
+            out *= beta[()]
+            return out
+        if x.strides[0] != x.itemsize:
+            x = x.copy()
+        order, ld = _as_column_major(A)
+        if order == _NONE:
+            A = np.asfortranarray(A)
+            order, ld = _N, max(1, m)
+        scalars = np.empty(2, out.dtype)
+        scalars[0] = alpha[()]
+        scalars[1] = beta[()]
+        # BLAS sees a row-major A as its transpose, an (n, m) column-major matrix.
+        rows, cols = (m, n) if order == _N else (n, m)
+        status = _xxgemv(
+            _kind(out), order, rows, cols,
+            scalars[0:].ctypes, A.ctypes, ld, x.ctypes, scalars[1:].ctypes, out.ctypes,
+        )  # fmt: skip
+        if status != 0:
+            raise RuntimeError("BLAS gemv is not available")
+        return out
+
+    return gemv
