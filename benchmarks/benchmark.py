@@ -26,7 +26,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TUTORIALS = ["logistic_sgd", "mlp", "convolutional_mlp"]
-MODES = ["NUMPY", "CVM", "NUMBA"]
+MODES = ["NUMPY", "NUMBA_BLAS", "CVM", "NUMBA"]
 N_BATCHES = {"logistic_sgd": 83, "mlp": 2500, "convolutional_mlp": 100}
 FUNCTIONS = {"logistic_sgd": "sgd_optimization_mnist", "mlp": "test_mlp", "convolutional_mlp": "evaluate_lenet5"}
 LEGACY_HOOK = f"FUNCTIONS = {FUNCTIONS!r}\n" + """
@@ -105,8 +105,8 @@ def main():
     for tutorial in args.tutorials:
         rows = []
         for mode in args.modes:
-            env = dict(os.environ, PYTENSOR_FLAGS=f"floatX={args.floatX}" + ("" if mode == "NUMPY" else f",mode={mode}"))
-            command = [sys.executable, os.path.join(HERE, "run_tutorial.py"), tutorial, str(args.epochs)]
+            env = dict(os.environ, PYTENSOR_FLAGS=f"floatX={args.floatX}")
+            command = [sys.executable, os.path.join(HERE, "run_tutorial.py"), tutorial, str(args.epochs), mode]
             rows.append((mode, measure(command, env, cold=True)))
         if importlib.util.find_spec("torch"):
             command = [sys.executable, os.path.join(HERE, "torch_peers.py"), tutorial, str(args.epochs)]

@@ -40,6 +40,8 @@ from pytensor.link.vm import VMLinker
 from pytensor.tensor.rewriting.ofg import inline_ofg_node
 from pytensor.tensor.special import LogSoftmax, Softmax
 
+from deeplearning_tutorial.link.numba_blas import NUMBA_BLAS
+
 
 @node_rewriter([Softmax, LogSoftmax])
 def inline_softmax(fgraph, node):
@@ -57,6 +59,8 @@ NUMPY = Mode(
     RewriteDatabaseQuery(include=["fast_run"], exclude=["fusion", "cxx_only"]),
 ).register((dfs_rewriter(inline_softmax), 2.5))  # after the specialize phase
 predefined_modes.setdefault("NUMPY", NUMPY)
+# Numba-compiled graphs with Theano's BLAS arithmetic (see link/numba_blas.py).
+predefined_modes.setdefault("NUMBA_BLAS", NUMBA_BLAS)
 
 #: Value of ``pytensor.config.mode`` when the user has not chosen one.
 PYTENSOR_DEFAULT = "Mode"

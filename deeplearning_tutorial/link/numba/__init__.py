@@ -5,4 +5,4 @@ imports it when its linker first converts a graph, so modes that do not use
 Numba never pay for it.
 """
 
-from deeplearning_tutorial.link.numba import blas  # noqa: F401 (registers the BLAS ops)
+from deeplearning_tutorial.link.numba import blas, reductions  # noqa: F401 (registers their ops)
