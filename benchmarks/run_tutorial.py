@@ -35,7 +35,7 @@ def main():
     name, n_epochs, mode, started = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
     pytensor.config.mode = get_mode(mode)
     n_batches = N_BATCHES[name]
-    calls = []
+    calls, cpu = [], []
     compile_function = pytensor.function
 
     def timed_function(*args, **kw):
@@ -46,6 +46,7 @@ def main():
         def train(*inputs):
             cost = fn(*inputs)
             calls.append(time.time())
+            cpu.append(time.process_time())
             return cost
 
         return train
@@ -54,7 +55,7 @@ def main():
     tutorial = getattr(importlib.import_module(f"deeplearning_tutorial.{name}"), FUNCTIONS[name])
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         tutorial(n_epochs=n_epochs)
-    report(started, calls[0], calls[::n_batches])
+    report(started, calls[0], calls[::n_batches], cpu[::n_batches])
 
 
 if __name__ == "__main__":
