@@ -25,9 +25,15 @@ Numba is faster than ``NUMPY`` (3.8 s an epoch against 6.7 s) and prints
 the same lines over the whole run, but only ``NUMPY`` passes the
 parameter check (see the README).
 
+``NUMBA_BLAS`` (`deeplearning_tutorial.link.numba_blas`) compiles the
+whole graph with Numba like ``NUMBA`` but keeps the BLAS rewrites, so it
+computes what ``NUMPY`` computes at a fraction of the cost per call; it
+needs Numba's compilation on a fresh machine (tens of seconds), which is
+why it is not the default.
+
 Another mode is chosen with ``PYTENSOR_FLAGS=mode=NUMBA`` (or ``CVM``,
-``FAST_COMPILE``...) or with the ``--mode`` flag of each tutorial script.
-The benchmarks in ``benchmarks/`` compare them.
+``FAST_COMPILE``...) or with the ``--mode`` flag of each tutorial script
+(``--mode NUMBA_BLAS``).  The benchmarks in ``benchmarks/`` compare them.
 """
 
 import argparse
