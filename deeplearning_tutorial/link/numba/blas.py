@@ -17,12 +17,13 @@ product).  Otherwise they call SciPy's BLAS, as Numba's ``np.dot`` does.
 The routines are registered with LLVM under names of our own, so compiled
 code refers to them by name, not by address, and can be cached on disk.
 
-Each op computes what its ``perform`` computes: ``Gemm`` is
-``b * z + a * dot(x, y)``, ``Gemv`` ``beta * y + alpha * dot(A, x)``,
-``Dot22Scalar`` ``a * dot(x, y)``, with one BLAS call (float32 and float64;
-other dtypes keep PyTensor's object-mode fallback).  ``Ger`` is left to
-that fallback: BLAS rounds its update with a fused multiply-add that a
-compiled loop would not reproduce, and the tutorials' graphs do not use it.
+Each op computes what its ``perform`` computes, ``Gemm`` ``b * z + a *
+dot(x, y)``, ``Gemv`` ``beta * y + alpha * dot(A, x)``, ``Dot22Scalar`` ``a *
+dot(x, y)``, in one BLAS call, as Theano's C implementations did (float32
+and float64; other dtypes keep PyTensor's object-mode fallback).
+``Gemm.perform`` instead scales ``z`` and adds ``a * dot(x, y)`` in separate
+NumPy passes, which can round differently in the last place.  ``Ger`` is
+left to the fallback: the tutorials' graphs do not use it.
 """
 
 import ctypes
