@@ -9,8 +9,9 @@ round differently.  And it compiles with fast-math flags, under which LLVM
 may reorder and contract floating-point arithmetic.
 
 This mode keeps the BLAS rewrites (their ops are compiled by
-`deeplearning_tutorial.link.numba.blas`) and turns fast-math off, so the
-compiled graph computes what the ``NUMPY`` mode computes, as Theano did.
+`deeplearning_tutorial.link.numba.blas`, each one BLAS call as in Theano's
+C code) and turns fast-math off, so the compiled graph is the ``NUMPY``
+mode's graph, computed with Theano's arithmetic.
 It also computes ``sum(W ** 2)`` in one pass (`SumOfSquares`).
 """
 
