@@ -19,10 +19,15 @@ turn each weight update ``W - lr * (dot + 2 * L2_reg * W)`` into one BLAS
 Numba backend cannot use BLAS rewrites and evaluates the update as
 written, which rounds differently (docs/parity.md).
 
+``NUMBA_BLAS`` (`deeplearning_tutorial.link.numba_blas`) compiles the
+whole graph with Numba like ``NUMBA`` but keeps the BLAS rewrites, so it
+computes what ``NUMPY`` computes at a fraction of the cost per call; it
+needs Numba's compilation on a fresh machine (tens of seconds), which is
+why it is not the default.
+
 Another mode is chosen with ``PYTENSOR_FLAGS=mode=NUMBA`` (or ``CVM``,
 ``FAST_COMPILE``...) or with the ``--mode`` flag of each tutorial script
-(`deeplearning_tutorial.cli`).
-The benchmarks in ``benchmarks/`` compare them.
+(`deeplearning_tutorial.cli`).  The benchmarks in ``benchmarks/`` compare them.
 """
 
 import pytensor
@@ -34,6 +39,7 @@ from pytensor.tensor.rewriting.ofg import inline_ofg_node
 from pytensor.tensor.special import LogSoftmax, Softmax
 
 from deeplearning_tutorial.link import load_backend
+from deeplearning_tutorial.link.numba_blas import NUMBA_BLAS
 
 
 @node_rewriter([Softmax, LogSoftmax])
@@ -52,6 +58,8 @@ NUMPY = Mode(
     RewriteDatabaseQuery(include=["fast_run"], exclude=["fusion", "cxx_only"]),
 ).register((dfs_rewriter(inline_softmax), 2.5))  # after the specialize phase
 predefined_modes.setdefault("NUMPY", NUMPY)
+# Numba-compiled graphs with Theano's BLAS arithmetic (see link/numba_blas.py).
+predefined_modes.setdefault("NUMBA_BLAS", NUMBA_BLAS)
 
 #: Value of ``pytensor.config.mode`` when the user has not chosen one.
 PYTENSOR_DEFAULT = "Mode"
