@@ -16,11 +16,14 @@ from deeplearning_tutorial.link import x64_disabled_by_user
 from deeplearning_tutorial.link.jax import ops  # noqa: F401 (registers on import)
 from deeplearning_tutorial.link.jax.linker import TutorialJAXLinker
 from deeplearning_tutorial.link.jax.minibatch import static_length_slices
+from deeplearning_tutorial.link.jax.ops.conv import sizes_as_tuples
 
 # Before "ShapeOpt" (0.1) attaches PyTensor's shape inference, which would
 # otherwise keep the clipped lengths of the replaced slices in the shapes of
 # everything computed from them.
 STATIC_SLICES_POSITION = 0.05
+# With PyTensor's own JAX rewrites, once the shapes are in their final form.
+SIZES_AS_TUPLES_POSITION = 100
 
 
 def enable_x64():
@@ -46,5 +49,6 @@ def tutorial_mode(mode):
     """``mode`` (a JAX mode) with static minibatch slices and the tutorials' linker; enables 64-bit mode."""
     enable_x64()
     return Mode(TutorialJAXLinker(), mode.provided_optimizer).register(
-        (dfs_rewriter(static_length_slices), STATIC_SLICES_POSITION)
+        (dfs_rewriter(static_length_slices), STATIC_SLICES_POSITION),
+        (dfs_rewriter(sizes_as_tuples), SIZES_AS_TUPLES_POSITION),
     )

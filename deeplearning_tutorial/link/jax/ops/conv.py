@@ -9,7 +9,10 @@ float32 on accelerators that would round it to a shorter format.
 
 import jax
 from jax import lax
+from pytensor.graph.rewriting.basic import node_rewriter
 from pytensor.link.jax.dispatch import jax_funcify
+from pytensor.link.jax.dispatch.shape import JAXShapeTuple
+from pytensor.tensor.basic import MakeVector
 
 from deeplearning_tutorial.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights
 from deeplearning_tutorial.ops.shapes import conv_padding
@@ -33,6 +36,21 @@ def _correlation(op, node):
         )
 
     return correlate
+
+
+@node_rewriter([Conv2dGradInputs, Conv2dGradWeights])
+def sizes_as_tuples(fgraph, node):
+    """Pass a gradient's size input, when built from shapes, as a tuple of ints.
+
+    A symbolic size is a `MakeVector` of shape entries, which JAX would turn
+    into an array known only when the function runs, while XLA needs the
+    shape of the gradient when it compiles.  `JAXShapeTuple` passes the
+    entries, which JAX knows when compiling, as they are.
+    """
+    size = node.inputs[2]
+    if size.owner is None or not isinstance(size.owner.op, MakeVector):
+        return None
+    return node.op.make_node(*node.inputs[:2], JAXShapeTuple()(*size.owner.inputs)).outputs
 
 
 def _static_size(size, what):
