@@ -33,7 +33,9 @@ def imported_modules(flags=""):
 def test_the_default_mode_loads_neither_numba_dispatch_nor_jax():
     modules = imported_modules()
     assert "deeplearning_tutorial.ops.conv" in modules
-    assert not {m for m in modules if m.startswith(("pytensor.link.numba.dispatch", "jax", "deeplearning_tutorial.link."))}
+    assert not {
+        m for m in modules if m.startswith(("pytensor.link.numba.dispatch", "jax", "deeplearning_tutorial.link."))
+    }
 
 
 def test_a_numba_mode_loads_our_numba_implementations():
