@@ -9,6 +9,7 @@ float32 on accelerators that would round it to a shorter format.
 
 import jax
 from jax import lax
+from pytensor.graph.basic import Constant
 from pytensor.graph.rewriting.basic import node_rewriter
 from pytensor.link.jax.dispatch import jax_funcify
 from pytensor.link.jax.dispatch.shape import JAXShapeTuple
@@ -53,11 +54,26 @@ def sizes_as_tuples(fgraph, node):
     return node.op.make_node(*node.inputs[:2], JAXShapeTuple()(*size.owner.inputs)).outputs
 
 
-def _static_size(size, what):
-    try:
-        return tuple(int(n) for n in size)
-    except jax.errors.ConcretizationTypeError:
-        raise NotImplementedError(f"JAX needs the {what} of a conv2d gradient to be known when compiling") from None
+def _static_size(node, what):
+    """The gradient's (rows, cols): a function of the size input that gives Python ints when tracing.
+
+    A constant size is read from the graph: inside a traced function (under
+    `checkify`, for one) JAX may hand even a constant over as an array known
+    only at run time.  Otherwise the size must be the tuple of
+    `sizes_as_tuples`.
+    """
+    size = node.inputs[2]
+    if isinstance(size, Constant):
+        value = tuple(int(n) for n in size.data)
+        return lambda runtime_value: value
+
+    def static(runtime_value):
+        try:
+            return tuple(int(n) for n in runtime_value)
+        except jax.errors.ConcretizationTypeError:
+            raise NotImplementedError(f"JAX needs the {what} of a conv2d gradient when compiling") from None
+
+    return static
 
 
 @jax_funcify.register(Conv2d)
@@ -69,9 +85,10 @@ def jax_funcify_Conv2d(op, node, **kwargs):
 def jax_funcify_Conv2dGradInputs(op, node, **kwargs):
     correlate = _correlation(op, node)
     dtype = node.outputs[0].type.dtype
+    static_size = _static_size(node, "input size")
 
     def conv2d_grad_inputs(w, gz, input_size):
-        x = jax.ShapeDtypeStruct((gz.shape[0], w.shape[1], *_static_size(input_size, "input size")), dtype)
+        x = jax.ShapeDtypeStruct((gz.shape[0], w.shape[1], *static_size(input_size)), dtype)
         (grad,) = jax.linear_transpose(lambda images: correlate(images, w), x)(gz.astype(dtype))
         return grad
 
@@ -82,9 +99,10 @@ def jax_funcify_Conv2dGradInputs(op, node, **kwargs):
 def jax_funcify_Conv2dGradWeights(op, node, **kwargs):
     correlate = _correlation(op, node)
     dtype = node.outputs[0].type.dtype
+    static_size = _static_size(node, "filter size")
 
     def conv2d_grad_weights(x, gz, filter_size):
-        w = jax.ShapeDtypeStruct((gz.shape[1], x.shape[1], *_static_size(filter_size, "filter size")), dtype)
+        w = jax.ShapeDtypeStruct((gz.shape[1], x.shape[1], *static_size(filter_size)), dtype)
         (grad,) = jax.linear_transpose(lambda filters: correlate(x, filters), w)(gz.astype(dtype))
         return grad
 
