@@ -1,8 +1,8 @@
 """JAX implementations of the package's ops, and the tutorials' JAX mode.
 
 Importing this registers the ops' implementations with PyTensor's
-``jax_funcify``; `tutorial_mode` gives a JAX mode the two things the
-tutorials need (`minibatch`, `linker`).
+``jax_funcify``; `tutorial_mode` gives a JAX mode what the tutorials
+need (`minibatch`, `rounding`, `linker`).
 """
 
 import functools
@@ -17,11 +17,14 @@ from deeplearning_tutorial.link.jax import ops  # noqa: F401 (registers on impor
 from deeplearning_tutorial.link.jax.linker import TutorialJAXLinker
 from deeplearning_tutorial.link.jax.minibatch import static_length_slices
 from deeplearning_tutorial.link.jax.ops.conv import sizes_as_tuples
+from deeplearning_tutorial.link.jax.rounding import opaque_sizes
 
 # Before "ShapeOpt" (0.1) attaches PyTensor's shape inference, which would
-# otherwise keep the clipped lengths of the replaced slices in the shapes of
-# everything computed from them.
+# otherwise keep the clipped lengths of the replaced slices (Switch chains)
+# in the shapes of everything computed from them.
 STATIC_SLICES_POSITION = 0.05
+# Before elemwise fusion (49) would hide the divisions inside fused loops.
+OPAQUE_SIZES_POSITION = 48
 # With PyTensor's own JAX rewrites, once the shapes are in their final form.
 SIZES_AS_TUPLES_POSITION = 100
 
@@ -50,5 +53,6 @@ def tutorial_mode(mode):
     enable_x64()
     return Mode(TutorialJAXLinker(), mode.provided_optimizer).register(
         (dfs_rewriter(static_length_slices), STATIC_SLICES_POSITION),
+        (dfs_rewriter(opaque_sizes), OPAQUE_SIZES_POSITION),
         (dfs_rewriter(sizes_as_tuples), SIZES_AS_TUPLES_POSITION),
     )

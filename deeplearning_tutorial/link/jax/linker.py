@@ -1,6 +1,6 @@
 """The tutorials' JAX linker: PyTensor's, with checked assertions and data kept on the device.
 
-Two things differ from PyTensor's `JAXLinker`:
+Three things differ from PyTensor's `JAXLinker`:
 
 - Shared variables are handed to JAX as device arrays.  PyTensor passes
   the value in a shared variable's storage on every call, and a NumPy
@@ -13,6 +13,7 @@ Two things differ from PyTensor's `JAXLinker`:
   `StaticLengthSlice`) are checked, with `jax.experimental.checkify`: a
   failed check raises once the call is done.  PyTensor's JAX backend drops
   them, since a compiled JAX function cannot raise, and warns that it does.
+- ``arange`` gets its constant bounds as Python ints (`jax_funcify_ARange`).
 """
 
 import jax
@@ -20,20 +21,24 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
 from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.basic import Constant
 from pytensor.link.jax.dispatch import jax_funcify
 from pytensor.link.jax.linker import JAXLinker
 from pytensor.raise_op import CheckAndRaise
+from pytensor.tensor.basic import ARange
 
 from deeplearning_tutorial.link.jax.minibatch import StaticLengthSlice
 
-_unchecked_assertion = jax_funcify.dispatch(CheckAndRaise)
+# PyTensor's conversions, for the other JAX linkers.
+_pytensor_check_and_raise = jax_funcify.dispatch(CheckAndRaise)
+_pytensor_arange = jax_funcify.dispatch(ARange)
 
 
 @jax_funcify.register(CheckAndRaise)
-def jax_funcify_CheckAndRaise(op, node, checked_assertions=False, **kwargs):
+def jax_funcify_CheckAndRaise(op, node, tutorial_linker=False, **kwargs):
     """A checked assertion under `TutorialJAXLinker`; elsewhere PyTensor's conversion, which drops it."""
-    if not checked_assertions:
-        return _unchecked_assertion(op, node=node, **kwargs)
+    if not tutorial_linker:
+        return _pytensor_check_and_raise(op, node=node, **kwargs)
     message = op.msg.replace("{", "{{").replace("}", "}}")
 
     def check_and_raise(x, *conditions):
@@ -42,6 +47,25 @@ def jax_funcify_CheckAndRaise(op, node, checked_assertions=False, **kwargs):
         return x
 
     return check_and_raise
+
+
+@jax_funcify.register(ARange)
+def jax_funcify_ARange(op, node, tutorial_linker=False, **kwargs):
+    """``arange`` with constant bounds passed to JAX as Python ints.
+
+    PyTensor's conversion passes them as NumPy scalars of their own dtype,
+    often int8 (``arange(n)`` starts at an int8 0), and JAX then computes
+    the whole range in that dtype: ``arange(0, 600)`` overflows.
+    """
+    if not tutorial_linker:
+        return _pytensor_arange(op, node=node, **kwargs)
+    constants = [inp.data.item() if isinstance(inp, Constant) else None for inp in node.inputs]
+
+    def arange(*args):
+        start, stop, step = (arg if constant is None else constant for arg, constant in zip(args, constants))
+        return jnp.arange(start, stop, step, dtype=op.dtype)
+
+    return arange
 
 
 class DeviceCell:
@@ -61,7 +85,7 @@ class DeviceCell:
 
 class TutorialJAXLinker(JAXLinker):
     def fgraph_convert(self, fgraph, **kwargs):
-        return super().fgraph_convert(fgraph, checked_assertions=True, **kwargs)
+        return super().fgraph_convert(fgraph, tutorial_linker=True, **kwargs)
 
     def create_thunk_inputs(self, storage_map):
         cells = super().create_thunk_inputs(storage_map)

@@ -42,7 +42,7 @@ class StaticLengthSlice(Op):
         x, start = as_tensor_variable(x), as_tensor_variable(start)
         if start.type.ndim != 0 or start.type.dtype not in integer_dtypes:
             raise TypeError(f"StaticLengthSlice: start must be an integer scalar, got {start.type}")
-        out = tensor(dtype=x.type.dtype, shape=(self.length, *x.type.shape[1:]))
+        out = tensor(dtype=x.type.dtype, shape=(None, *x.type.shape[1:]))
         return Apply(self, [x, start], [out])
 
     def perform(self, node, inputs, output_storage):
@@ -51,9 +51,6 @@ class StaticLengthSlice(Op):
         if not 0 <= start <= len(x) - self.length:
             raise IndexError(OUT_OF_RANGE.format(length=self.length, start=start, rows=len(x)))
         output_storage[0][0] = x[start : start + self.length]
-
-    def infer_shape(self, fgraph, node, shapes):
-        return [(self.length, *shapes[0][1:])]
 
 
 @jax_funcify.register(StaticLengthSlice)

@@ -41,7 +41,7 @@ def slices_of(index, outputs, givens):
 
 def test_a_minibatch_step_gives_what_the_numpy_mode_gives_for_every_index():
     index, outputs, givens = logistic_step()
-    assert slices_of(index, outputs, givens) == [StaticLengthSlice(20)] * 2
+    assert set(slices_of(index, outputs, givens)) == {StaticLengthSlice(20)}
     outputs = clone_replace(outputs, givens)
     for i in range(5):
         assert_same_as_reference_mode([index], outputs, [i], JAX)
