@@ -45,8 +45,7 @@ from unittest import mock
 import pytensor
 from pytensor.compile.mode import get_mode, predefined_modes
 
-from deeplearning_tutorial import checkpoints, data, saved_models, tutorials
-from deeplearning_tutorial.modes import PYTENSOR_DEFAULT
+from deeplearning_tutorial import checkpoints, data, modes, saved_models, tutorials
 
 # -- the flags of the tutorial parameters -------------------------------------
 
@@ -113,8 +112,8 @@ FLOAT_TYPES = ("float32", "float64")
 
 
 def mode_names():
-    """The names ``--mode`` accepts: the tutorials' ``NUMPY`` and PyTensor's modes."""
-    return sorted(set(predefined_modes) | {"NUMPY", "FAST_RUN"})
+    """The names ``--mode`` accepts: the tutorials' modes and PyTensor's that can run our ops."""
+    return sorted(set(predefined_modes) - {"PYTORCH", "MLX"} | {"FAST_RUN"})
 
 
 def build_parser(name):
@@ -227,14 +226,6 @@ def check_outputs(args):
         except OSError as e:
             raise UsageError(f"--plots: cannot create the folder {args.plots!r} ({e.strerror})") from None
         check_writable_folder("--plots", args.plots)
-
-
-def check_mode(mode):
-    """A mode whose backend is not installed fails here, with what to install."""
-    needs = {"JAX": "jax", "PYTORCH": "torch", "MLX": "mlx"}
-    package = needs.get(mode)
-    if package and importlib.util.find_spec(package) is None:
-        raise UsageError(f"--mode {mode} needs {package}, which is not installed: pip install {package}")
 
 
 # -- what a run printed, seen line by line -------------------------------------
@@ -429,11 +420,14 @@ def configure(args):
             f"floatX={pytensor.config.floatX} (from PYTENSOR_FLAGS) is not supported by the tutorials; "
             "use --floatX float32 or float64"
         )
-    mode = args.mode or (None if pytensor.config.mode == PYTENSOR_DEFAULT else str(pytensor.config.mode).upper())
-    if mode:
-        check_mode(mode)
     if args.mode:
         pytensor.config.mode = get_mode(args.mode)
+    try:
+        # What the tutorial will compile with: a mode that cannot run here
+        # (JAX not installed, say) fails now, saying what to do.
+        modes.tutorial_mode()
+    except modes.ModeError as e:
+        raise UsageError(str(e)) from None
 
 
 class RunHooks:

@@ -28,17 +28,23 @@ why it is not the default.
 Another mode is chosen with ``PYTENSOR_FLAGS=mode=NUMBA`` (or ``CVM``,
 ``FAST_COMPILE``...) or with the ``--mode`` flag of each tutorial script
 (`deeplearning_tutorial.cli`).  The benchmarks in ``benchmarks/`` compare them.
+
+``JAX`` runs the tutorials through PyTensor's JAX backend, on whatever
+device JAX uses (`deeplearning_tutorial.link.jax`; README, "JAX and GPUs").
 """
+
+import re
 
 import pytensor
 from pytensor.compile.mode import Mode, get_mode, predefined_modes
 from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
 from pytensor.graph.rewriting.db import RewriteDatabaseQuery
+from pytensor.link.jax.linker import JAXLinker
 from pytensor.link.vm import VMLinker
 from pytensor.tensor.rewriting.ofg import inline_ofg_node
 from pytensor.tensor.special import LogSoftmax, Softmax
 
-from deeplearning_tutorial.link import load_backend
+from deeplearning_tutorial.link import load_backend, x64_disabled_by_user
 from deeplearning_tutorial.link.numba_blas import NUMBA_BLAS
 
 
@@ -65,13 +71,46 @@ predefined_modes.setdefault("NUMBA_BLAS", NUMBA_BLAS)
 PYTENSOR_DEFAULT = "Mode"
 
 
+#: The oldest JAX the JAX mode is written for.
+MIN_JAX = (0, 4, 35)
+
+
+class ModeError(RuntimeError):
+    """The chosen mode cannot run here; the message is one line saying what to do."""
+
+
+def check_mode(mode):
+    """Raise `ModeError` if ``mode`` (a PyTensor ``Mode``) cannot run the tutorials here.
+
+    A JAX mode needs JAX, recent enough, and in float64 JAX's 64-bit mode,
+    which the tutorials' JAX mode switches on unless the user switched it
+    off (`deeplearning_tutorial.link.jax.tutorial_mode`).
+    """
+    if not isinstance(mode.linker, JAXLinker):
+        return
+    try:
+        import jax
+    except ImportError:
+        raise ModeError("--mode JAX needs JAX: pip install -e '.[jax]'") from None
+    version = tuple(int(part) for part in re.match(r"(\d+)\.(\d+)\.(\d+)", jax.__version__).groups())
+    if version < MIN_JAX:
+        minimum = ".".join(map(str, MIN_JAX))
+        raise ModeError(f"--mode JAX needs JAX {minimum} or newer, found {jax.__version__}: pip install -U -e '.[jax]'")
+    if pytensor.config.floatX == "float64" and x64_disabled_by_user():
+        raise ModeError(
+            "--mode JAX in float64 needs JAX's 64-bit mode, which JAX_ENABLE_X64 turns off: "
+            "unset it, or use PYTENSOR_FLAGS=floatX=float32"
+        )
+
+
 def tutorial_mode():
     """The mode to compile the tutorial functions with.
 
     The user's choice (``PYTENSOR_FLAGS=mode=...`` or ``--mode``) when there
-    is one, else ``NUMPY``.  The implementations of the package's ops for
-    that mode's backend are loaded here, and only here.
+    is one, else ``NUMPY``; `ModeError` if it cannot run here.  The
+    implementations of the package's ops for that mode's backend are loaded
+    here, and only here.
     """
     mode = NUMPY if pytensor.config.mode == PYTENSOR_DEFAULT else get_mode(pytensor.config.mode)
-    load_backend(mode)
-    return mode
+    check_mode(mode)
+    return load_backend(mode)
