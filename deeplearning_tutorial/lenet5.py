@@ -768,7 +768,7 @@ def train_lenet5(
     learning_rate=DEFAULT_SCHEDULE,
     n_epochs=20,
     dataset="mnist.pkl.gz",
-    batch_size=10,
+    batch_size=20,
     seed=23455,
     optimizer="sdlm",
     variant=None,
@@ -919,9 +919,10 @@ def train_lenet5(
         for minibatch_index in range(n_train_batches):
             iter = (epoch - 1) * n_train_batches + minibatch_index
 
-            if iter % 1000 == 0:
-                print("training @ iter = ", iter)
             cost_ij = train_model(minibatch_index)
+            if iter % 1000 == 0:
+                # The tutorial's progress line, with the minibatch's mean loss.
+                print("training @ iter = ", iter, ", cost %f" % cost_ij)
             costs.append(float(cost_ij))
             if not numpy.isfinite(cost_ij):
                 raise FloatingPointError(f"the training cost became {cost_ij} at iteration {iter}; lower the learning rate")
@@ -1027,7 +1028,8 @@ def write_plots(folder, result, variant):
             ax.plot(*zip(*pts), marker="o", label=label)
     ax.set_xlabel("pass over the training set")
     ax.set_ylabel("error (%)")
-    ax.set_title(f"LeNet-5 ({variant or 'as published'}): errors per pass")
+    ax.set_title("LeNet-5 as published" if variant is None else f"LeNet of the {variant} article")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend()
     ax.grid(alpha=0.3)
     path = os.path.join(folder, "errors.png")
@@ -1099,7 +1101,7 @@ def main(argv=None):
         help=f"a rate or a schedule RATE:PASSES,...,RATE (default, SDLM: {DEFAULT_SCHEDULE}; the paper's: {PAPER_SCHEDULE})",
     )
     parser.add_argument("--optimizer", choices=["sdlm", "sgd", "adam"], default=None, help="default sdlm (variants: their own)")
-    parser.add_argument("--batch-size", type=int, default=None, help="examples per minibatch (default 10)")
+    parser.add_argument("--batch-size", type=int, default=None, help="examples per minibatch (default 20)")
     parser.add_argument("--seed", type=int, default=23455, help="seed of the initial weights (default 23455)")
     parser.add_argument("--summary", action="store_true", help="print the layer table and exit")
     parser.add_argument("--variant", choices=ArticleNet.VARIANTS, help="train an article's LeNet instead")
