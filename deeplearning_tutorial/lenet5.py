@@ -77,13 +77,16 @@ INK = 1.175
 # last value kept for all remaining passes.
 PAPER_SCHEDULE = "0.0005:2,0.0002:3,0.0001:3,0.00005:4,0.00001"
 
-# The schedule we train with: the paper's, divided by 50.  With the
-# paper's own values the first few dozen updates multiply the weights of
-# the lower layers a hundredfold and the network saturates (the estimated
-# second derivatives of those layers are far below mu at the initial
-# weights, so every step there is eps / mu times the gradient); 1/50 is
-# the largest of the scales tried (1/50, 3/50) that trains smoothly.
-DEFAULT_SCHEDULE = "0.00001:2,0.000004:3,0.000002:3,0.000001:4,0.0000002"
+# The schedule we train with.  With the paper's own values the first few
+# dozen updates multiply the weights of the lower layers a hundredfold and
+# the network saturates: at the initial weights the estimated second
+# derivatives of those layers are far below mu, so every step there is
+# eps / mu times the gradient.  0.00001 (the paper's first rate divided by
+# 50) is the largest of the rates tried that trains smoothly (3 times more
+# recovers only slowly from a bad start).  The paper's schedule divided by
+# 50 then falls so low that learning stalls (1.66 % test error after 4 of
+# its 20 passes), so we keep 0.00001 for 5 passes and decay more slowly.
+DEFAULT_SCHEDULE = "0.00001:5,0.000005:5,0.000002:5,0.000001"
 
 # The hand-drawn prototypes of the RBF units: 12 rows of 7 cells per digit,
 # '#' ink (+1) and '.' background (-1).  Drawn for this port on the 7x12
@@ -1107,8 +1110,8 @@ def main(argv=None):
         "--learning-rate",
         type=_schedule_arg,
         default=None,
-        help=f"a rate or a schedule RATE:PASSES,...,RATE (default: SDLM {DEFAULT_SCHEDULE}, "
-        f"the paper's divided by 50; SGD 0.01; Adam 0.001)",
+        help=f"a rate or a schedule RATE:PASSES,...,RATE (default: SDLM {DEFAULT_SCHEDULE}; "
+        f"the paper's is {PAPER_SCHEDULE}; SGD 0.01; Adam 0.001)",
     )
     parser.add_argument("--optimizer", choices=["sdlm", "sgd", "adam"], default=None, help="default sdlm (variants: their own)")
     parser.add_argument("--batch-size", type=int, default=None, help="examples per minibatch (default 20)")
