@@ -31,6 +31,7 @@ bad one ends the program with one line on stderr and exit status 2.
 import argparse
 import contextlib
 import csv
+import functools
 import importlib.util
 import io
 import json
@@ -542,6 +543,7 @@ def main(name, argv=None):
         check_outputs(args)
         configure(args)
 
+        @functools.cache  # the dataset is read once, at the first checkpoint
         def identity():
             mode = args.mode or str(pytensor.config.mode)
             path = data.resolve_path(kwargs["dataset"])
