@@ -1042,6 +1042,12 @@ def _pyplot():
     return plt
 
 
+def _integer_locator():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator
+
+
 def _save(fig, path):
     with atomic_write(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
@@ -1050,6 +1056,7 @@ def _save(fig, path):
 def write_plots(folder, result, variant):
     """Error curves, C1's kernels and (LeNet-5) the RBF prototypes, as PNG files."""
     plt = _pyplot()
+    MaxNLocator = _integer_locator()
     os.makedirs(folder, exist_ok=True)
     written = []
 
@@ -1062,7 +1069,12 @@ def write_plots(folder, result, variant):
     ax.set_xlabel("pass over the training set")
     ax.set_ylabel("error (%)")
     ax.set_title("LeNet-5 as published" if variant is None else f"LeNet of the {variant} article")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    # Passes are whole numbers: tick each of a few, or whole numbers only.
+    n_passes = max([h[0] for h in hist], default=1)
+    if n_passes <= 15:
+        ax.set_xticks(range(1, n_passes + 1))
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
     ax.grid(alpha=0.3)
     path = os.path.join(folder, "errors.png")
