@@ -99,8 +99,11 @@ def assert_same_bits(params, expected):
         numpy.testing.assert_array_equal(value, want)
 
 
-@pytest.mark.parametrize("floatX", ["float64", "float32"])
-@pytest.mark.parametrize("when", [mid_epoch(0.2), after_validation], ids=["mid-epoch", "during-test-pass"])
+@pytest.mark.parametrize(
+    "floatX, when",
+    [("float64", mid_epoch(0.2)), ("float32", after_validation)],
+    ids=["float64-mid-epoch", "float32-during-test-pass"],
+)
 def test_logistic_regression_resumes_exactly(mnist_path, tmp_path, floatX, when):
     args = ["--n-epochs", "3", "--floatX", floatX]
     lines, params = stop_and_resume(tmp_path, "logistic_sgd", args, when)
@@ -128,7 +131,9 @@ def test_mlp_resumes_exactly(mnist_path, tmp_path, floatX):
     assert_same_bits(final_params(tmp_path / "mlp.checkpoint.npz"), expected_params)
 
 
+@pytest.mark.slow
 def test_mlp_stopped_and_resumed_prints_the_golden_log(mnist_path, tmp_path):
+    """A whole default epoch, twice over: behind the ``slow`` marker, for the default run's time."""
     lines, _ = stop_and_resume(tmp_path, "mlp", ["--n-epochs", "1", "--floatX", "float64"], mid_epoch(1.0))
     assert lines == golden_log("mlp.n_epochs1.float64.log")
 
