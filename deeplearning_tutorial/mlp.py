@@ -27,9 +27,9 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 
-from deeplearning_tutorial import checks
+from deeplearning_tutorial import checks, cli
 from deeplearning_tutorial.logistic_sgd import LogisticRegression, load_data
-from deeplearning_tutorial.modes import parse_args, tutorial_mode
+from deeplearning_tutorial.modes import tutorial_mode
 
 
 class HiddenLayer:
@@ -101,7 +101,14 @@ class MLP:
 
 
 def test_mlp(
-    learning_rate=0.01, L1_reg=0.00, L2_reg=0.0001, n_epochs=1000, dataset="mnist.pkl.gz", batch_size=20, n_hidden=500
+    learning_rate=0.01,
+    L1_reg=0.00,
+    L2_reg=0.0001,
+    n_epochs=1000,
+    dataset="mnist.pkl.gz",
+    batch_size=20,
+    n_hidden=500,
+    seed=1234,
 ):
     """Train an `MLP` on MNIST by minibatch SGD with early stopping.
 
@@ -112,7 +119,9 @@ def test_mlp(
     :param dataset: the MNIST file (see `load_data`)
     :param batch_size: examples per minibatch
     :param n_hidden: number of hidden units
+    :param seed: seed of the random initial weights (the historical one by default)
     """
+    checks.positive_number("learning_rate", learning_rate)
     for name, value in (("n_epochs", n_epochs), ("batch_size", batch_size), ("n_hidden", n_hidden)):
         checks.positive_int(name, value)
     checks.non_negative("L1_reg", L1_reg)
@@ -135,7 +144,7 @@ def test_mlp(
     x = T.matrix("x")  # images, one flattened image per row
     y = T.ivector("y")  # their labels
 
-    rng = numpy.random.RandomState(1234)
+    rng = numpy.random.RandomState(seed)
 
     classifier = MLP(rng=rng, input=x, n_in=28 * 28, n_hidden=n_hidden, n_out=10)
 
@@ -234,5 +243,4 @@ def test_mlp(
 
 
 if __name__ == "__main__":
-    parse_args(__doc__.splitlines()[0])
-    test_mlp()
+    cli.main("mlp")

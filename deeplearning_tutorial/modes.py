@@ -17,17 +17,22 @@ and in Python they are slow.
 turn each weight update ``W - lr * (dot + 2 * L2_reg * W)`` into one BLAS
 ``gemm``, ``(1 - 2 * lr * L2_reg) * W - lr * dot``, as Theano did.  The
 Numba backend cannot use BLAS rewrites and evaluates the update as
-written, which rounds differently (README, "Results").
+written, which rounds differently (docs/parity.md).
+
+``NUMBA_BLAS`` (`deeplearning_tutorial.link.numba_blas`) compiles the
+whole graph with Numba like ``NUMBA`` but keeps the BLAS rewrites, so it
+computes what ``NUMPY`` computes at a fraction of the cost per call; it
+needs Numba's compilation on a fresh machine (tens of seconds), which is
+why it is not the default.
 
 Another mode is chosen with ``PYTENSOR_FLAGS=mode=NUMBA`` (or ``CVM``,
-``FAST_COMPILE``...) or with the ``--mode`` flag of each tutorial script.
-The benchmarks in ``benchmarks/`` compare them.
+``FAST_COMPILE``...) or with the ``--mode`` flag of each tutorial script
+(`deeplearning_tutorial.cli`).  The benchmarks in ``benchmarks/`` compare them.
 
 ``JAX`` runs the tutorials through PyTensor's JAX backend, on whatever
 device JAX uses (`deeplearning_tutorial.link.jax`; README, "JAX and GPUs").
 """
 
-import argparse
 import re
 
 import pytensor
@@ -40,6 +45,7 @@ from pytensor.tensor.rewriting.ofg import inline_ofg_node
 from pytensor.tensor.special import LogSoftmax, Softmax
 
 from deeplearning_tutorial.link import load_backend, x64_disabled_by_user
+from deeplearning_tutorial.link.numba_blas import NUMBA_BLAS
 
 
 @node_rewriter([Softmax, LogSoftmax])
@@ -58,6 +64,8 @@ NUMPY = Mode(
     RewriteDatabaseQuery(include=["fast_run"], exclude=["fusion", "cxx_only"]),
 ).register((dfs_rewriter(inline_softmax), 2.5))  # after the specialize phase
 predefined_modes.setdefault("NUMPY", NUMPY)
+# Numba-compiled graphs with Theano's BLAS arithmetic (see link/numba_blas.py).
+predefined_modes.setdefault("NUMBA_BLAS", NUMBA_BLAS)
 
 #: Value of ``pytensor.config.mode`` when the user has not chosen one.
 PYTENSOR_DEFAULT = "Mode"
@@ -106,23 +114,3 @@ def tutorial_mode():
     mode = NUMPY if pytensor.config.mode == PYTENSOR_DEFAULT else get_mode(pytensor.config.mode)
     check_mode(mode)
     return load_backend(mode)
-
-
-def parse_args(description):
-    """Command line of the tutorial scripts: only the compilation mode.
-
-    ``--mode NAME`` takes ``NUMPY`` or any of PyTensor's mode names.  The
-    tutorial parameters themselves keep their historical defaults; call the
-    functions from Python to change them.
-    """
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument(
-        "--mode",
-        type=str.upper,
-        choices=sorted(predefined_modes) + ["FAST_RUN"],
-        help="PyTensor compilation mode (default: NUMPY, or PYTENSOR_FLAGS=mode=...)",
-    )
-    args = parser.parse_args()
-    if args.mode is not None:
-        pytensor.config.mode = get_mode(args.mode)
-    return args

@@ -17,6 +17,26 @@ import importlib
 
 
 @contextlib.contextmanager
+def wrap_compiled(wrap, library="pytensor"):
+    """While active, each function that ``library.function`` compiles is replaced by ``wrap(fn, kwargs)``.
+
+    ``kwargs`` are the keyword arguments it was compiled with (``updates``,
+    ``givens``...).
+    """
+    if isinstance(library, str):
+        library = importlib.import_module(library)
+    compile_function = library.function
+
+    def wrapped_function(*args, **kwargs):
+        return wrap(compile_function(*args, **kwargs), kwargs)
+
+    library.function = wrapped_function
+    try:
+        yield
+    finally:
+        library.function = compile_function
+
+
 def watch_training(on_step, library="pytensor"):
     """While active, call ``on_step(cost, params)`` after each training step.
 
@@ -26,12 +46,8 @@ def watch_training(on_step, library="pytensor"):
     :param library: the module (or its name) whose ``function`` compiles
         the tutorial's functions.
     """
-    if isinstance(library, str):
-        library = importlib.import_module(library)
-    compile_function = library.function
 
-    def watched_function(*args, **kwargs):
-        fn = compile_function(*args, **kwargs)
+    def wrap(fn, kwargs):
         updates = kwargs.get("updates")
         if not updates:
             return fn
@@ -44,8 +60,4 @@ def watch_training(on_step, library="pytensor"):
 
         return step
 
-    library.function = watched_function
-    try:
-        yield
-    finally:
-        library.function = compile_function
+    return wrap_compiled(wrap, library)

@@ -151,3 +151,34 @@ def test_fetch_rejects_a_wrong_file_and_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="training split has SHA-256"):
         data.fetch_mnist(str(dest))
     assert os.listdir(dest.parent) == []
+
+
+def test_an_unwritable_data_folder_says_so(tmp_path, monkeypatch):
+    """Root ignores permissions, so the folder's refusal is simulated where the check asks for it."""
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(data.tempfile, "TemporaryFile", refuse)
+    dest = tmp_path / "data" / "mnist.pkl.gz"
+    with pytest.raises(PermissionError, match=r"cannot write mnist.pkl.gz into .*data \(Permission denied\): make"):
+        data.fetch_mnist(str(dest))
+    assert not dest.exists()
+
+
+def test_a_full_disk_while_saving_leaves_the_old_model(tmp_path, monkeypatch):
+    from deeplearning_tutorial import saved_models
+
+    path = tmp_path / "model.npz"
+    saved_models.save(str(path), "mlp", {"n_hidden": 2}, "float64", [numpy.ones(3)])
+    before = path.read_bytes()
+
+    def full_disk(file, **arrays):
+        file.write(b"PK\x03\x04 part of an archive")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(saved_models.numpy, "savez", full_disk)
+    with pytest.raises(OSError, match="No space left on device"):
+        saved_models.save(str(path), "mlp", {"n_hidden": 2}, "float64", [numpy.zeros(3)])
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.npz"]

@@ -90,11 +90,14 @@ def assert_historical_parameters(params):
         assert numpy.abs(value - expected).max() <= 1e-14 * numpy.abs(expected).max(), name
 
 
+@pytest.mark.slow
 def test_first_epoch_under_numba(mnist_path, capsys, record_training_costs):
     """PyTensor's Numba mode prints the golden first epoch too.
 
     Its parameters are further from the historical ones than the
-    parameter check allows (`assert_historical_parameters`).
+    parameter check allows (`assert_historical_parameters`).  Marked slow:
+    the default run compiles the MLP with Numba once, under ``NUMBA_BLAS``
+    (`test_numba_blas.py`), which passes that check.
     """
     with pytensor.config.change_flags(mode=get_mode("NUMBA")):
         lines = run_tutorial(capsys, run_mlp, n_epochs=1)
@@ -123,8 +126,8 @@ def test_full_run_reaches_the_published_result(mnist_path, capsys):
         ({"n_hidden": 2.5}, "n_hidden must be a positive integer"),
         ({"batch_size": -20}, "batch_size must be a positive integer"),
         ({"n_epochs": "10"}, "n_epochs must be a positive integer"),
-        ({"L1_reg": -0.1}, "L1_reg must be a number >= 0"),
-        ({"L2_reg": float("nan")}, "L2_reg must be a number >= 0"),
+        ({"L1_reg": -0.1}, "L1_reg must be a finite number >= 0"),
+        ({"L2_reg": float("nan")}, "L2_reg must be a finite number >= 0"),
     ],
 )
 def test_bad_arguments_are_rejected_before_anything_else(kwargs, message, capsys):
