@@ -54,4 +54,4 @@ def test_a_jax_mode_loads_our_jax_implementations():
     pytest.importorskip("jax")
     modules = imported_modules("mode=JAX")
     assert {"deeplearning_tutorial.link.jax.ops.conv", "deeplearning_tutorial.link.jax.ops.pool"} <= modules
-    assert not {m for m in modules if m.startswith("deeplearning_tutorial.link.numba")}
+    assert not {m for m in modules if m.startswith("deeplearning_tutorial.link.numba.")}
