@@ -19,7 +19,7 @@ from deeplearning_tutorial.convolutional_mlp import evaluate_lenet5  # noqa: E40
 from deeplearning_tutorial.logistic_sgd import sgd_optimization_mnist  # noqa: E402
 from deeplearning_tutorial.logs import result_lines  # noqa: E402
 from deeplearning_tutorial.mlp import test_mlp as run_mlp  # noqa: E402
-from tests.helpers import assert_costs_match, assert_log_matches, golden_log  # noqa: E402
+from tests.helpers import StopTraining, assert_costs_match, assert_log_matches, golden_log  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 X64_NOTE = "JAX: 64-bit mode enabled (jax_enable_x64), so that float64 and int64 stay 64-bit"
@@ -45,6 +45,15 @@ def test_logistic_regression_default_run(mnist_path, tmp_path, monkeypatch, caps
     assert_costs_match(record_training_costs[:100], "logistic_sgd", "float64")
 
 
+def test_logistic_regression_float32_costs(mnist_path, tmp_path, monkeypatch, jax_mode, record_training_costs):
+    monkeypatch.chdir(tmp_path)
+    record_training_costs.stop_after = 100
+    with pytensor.config.change_flags(floatX="float32"), pytest.raises(StopTraining):
+        sgd_optimization_mnist()
+    assert_costs_match(record_training_costs, "logistic_sgd", "float32")
+
+
+@pytest.mark.slow
 def test_logistic_regression_float32_from_the_command_line(mnist_path, tmp_path):
     """``python -m`` with PYTENSOR_FLAGS=mode=JAX,floatX=float32: the historical float32 log on stdout."""
     env = dict(os.environ, PYTENSOR_FLAGS="mode=JAX,floatX=float32", PYTHONPATH=REPO)

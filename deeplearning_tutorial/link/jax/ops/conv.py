@@ -1,13 +1,18 @@
-"""JAX implementations of `deeplearning_tutorial.ops.conv`: XLA's convolution.
+"""JAX implementations of `deeplearning_tutorial.ops.conv`: im2col and one matrix product.
 
-The output is XLA's cross-correlation of the zero-padded images with the
-kernels (flipped for a true convolution); the two gradients are that
-function's transposes (it is linear in each argument), the transposed
-convolutions XLA derives for it.  ``HIGHEST`` precision keeps float32 in
-float32 on accelerators that would round it to a shorter format.
+The output is the cross-correlation of the zero-padded images with the
+kernels (flipped for a true convolution): the image patches, gathered by
+one strided slice per kernel cell ("im2col"), times the filter matrix in
+one ``dot_general``.  The two gradients are that function's transposes (it
+is linear in each argument), which JAX derives.  On LeNet's training step
+this was faster than XLA's own convolution, ``lax.conv_general_dilated``,
+on this machine's CPU (README, "JAX and GPUs"; `benchmarks/jax_conv.py`).
+``HIGHEST`` precision keeps float32 in float32 on accelerators that would
+round it to a shorter format.
 """
 
 import jax
+import jax.numpy as jnp
 from jax import lax
 from pytensor.graph.basic import Constant
 from pytensor.graph.rewriting.basic import node_rewriter
@@ -26,15 +31,20 @@ def _correlation(op, node):
     def correlate(x, w):
         x, w = x.astype(dtype), w.astype(dtype)
         kernels = w[:, :, ::-1, ::-1] if op.filter_flip else w
-        pad = conv_padding(op.border_mode, w.shape[2:])
-        return lax.conv_general_dilated(
-            x,
-            kernels,
-            window_strides=op.subsample,
-            padding=[(p, p) for p in pad],
-            dimension_numbers=("NCHW", "OIHW", "NCHW"),
-            precision=lax.Precision.HIGHEST,
+        (pr, pc), (sr, sc) = conv_padding(op.border_mode, w.shape[2:]), op.subsample
+        x = jnp.pad(x, ((0, 0), (0, 0), (pr, pr), (pc, pc)))
+        f, c, kr, kc = kernels.shape
+        oh, ow = (x.shape[2] - kr) // sr + 1, (x.shape[3] - kc) // sc + 1
+        # patches[b, c, u * kc + v, i, j] = x[b, c, i * sr + u, j * sc + v]
+        patches = jnp.stack(
+            [
+                x[:, :, u : u + (oh - 1) * sr + 1 : sr, v : v + (ow - 1) * sc + 1 : sc]
+                for u in range(kr)
+                for v in range(kc)
+            ],
+            axis=2,
         )
+        return jnp.einsum("bcpij,fcp->bfij", patches, kernels.reshape(f, c, kr * kc), precision=lax.Precision.HIGHEST)
 
     return correlate
 
