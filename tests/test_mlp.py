@@ -97,7 +97,7 @@ def test_first_epoch_under_numba(mnist_path, capsys, record_training_costs):
     Its parameters are further from the historical ones than the
     parameter check allows (`assert_historical_parameters`).  Marked slow:
     the default run compiles the MLP with Numba once, under ``NUMBA_BLAS``
-    (`test_numba_blas.py`), which passes that check.
+    (`tests/link/numba/test_blas.py`), which passes that check.
     """
     with pytensor.config.change_flags(mode=get_mode("NUMBA")):
         lines = run_tutorial(capsys, run_mlp, n_epochs=1)

@@ -1,9 +1,9 @@
-"""Numba implementation of `SumOfSquares` (see `deeplearning_tutorial.link.numba_blas`)."""
+"""Numba implementation of `deeplearning_tutorial.ops.reductions`."""
 
 import numpy as np
 from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_default_op_cache_key
 
-from deeplearning_tutorial.link.numba_blas import SumOfSquares
+from deeplearning_tutorial.ops.reductions import SumOfSquares
 
 
 @register_funcify_default_op_cache_key(SumOfSquares)

@@ -16,9 +16,10 @@ import pytensor.tensor as T
 import pytest
 
 from deeplearning_tutorial.link.numba import blas
-from deeplearning_tutorial.link.numba_blas import NUMBA_BLAS, SumOfSquares
+from deeplearning_tutorial.link.numba_blas import NUMBA_BLAS
 from deeplearning_tutorial.logistic_sgd import sgd_optimization_mnist
 from deeplearning_tutorial.mlp import test_mlp as run_mlp
+from deeplearning_tutorial.ops.reductions import SumOfSquares
 from tests.helpers import assert_costs_match, golden_log, run_tutorial
 from tests.test_mlp import assert_historical_parameters
 
