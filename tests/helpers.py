@@ -3,6 +3,8 @@
 import json
 import os
 import re
+import subprocess
+import sys
 
 import numpy
 import pytensor
@@ -13,6 +15,7 @@ from deeplearning_tutorial.logs import golden_text, result_lines
 from deeplearning_tutorial.modes import NUMPY
 
 LEGACY_DIR = os.path.join(os.path.dirname(__file__), "legacy")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 # -- golden logs and costs of the historical code -----------------------------
@@ -113,6 +116,16 @@ def run_tutorial(capsys, fn, **kwargs):
     fn(**kwargs)
     out, err = capsys.readouterr()
     return result_lines(out + err)
+
+
+def run_module(module, cwd, pytensor_flags):
+    """Run ``python -m deeplearning_tutorial.<module>`` as a reader would, with ``PYTENSOR_FLAGS``.
+
+    Returns the finished process, whose exit status was 0.
+    """
+    env = dict(os.environ, PYTENSOR_FLAGS=pytensor_flags, PYTHONPATH=REPO)
+    command = [sys.executable, "-m", f"deeplearning_tutorial.{module}"]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=True)
 
 
 def show_log(capsys, lines):

@@ -13,9 +13,7 @@ import pytest
 from deeplearning_tutorial import logistic_sgd
 from deeplearning_tutorial.logistic_sgd import LogisticRegression, predict, sgd_optimization_mnist
 from deeplearning_tutorial.modes import tutorial_mode
-from tests.helpers import StopTraining, assert_costs_match, golden_log, result_lines, run_tutorial
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.helpers import REPO, StopTraining, assert_costs_match, golden_log, result_lines, run_module, run_tutorial
 
 
 def softmax(z):
@@ -128,15 +126,7 @@ def test_first_epoch_in_compiled_modes(mnist_path, mode, tmp_path, monkeypatch, 
 
 def test_runs_as_module_with_floatX_from_flags(mnist_path, tmp_path):
     """``python -m`` with PYTENSOR_FLAGS=floatX=float32, as a reader would run it."""
-    env = dict(os.environ, PYTENSOR_FLAGS="floatX=float32", PYTHONPATH=REPO)
-    proc = subprocess.run(
-        [sys.executable, "-m", "deeplearning_tutorial.logistic_sgd"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    proc = run_module("logistic_sgd", tmp_path, "floatX=float32")
     assert result_lines(proc.stdout + proc.stderr) == golden_log("logistic_sgd.default.float32.log")
     assert "logistic_sgd.py ran for" in proc.stderr
     with open(tmp_path / "best_model.pkl", "rb") as f:

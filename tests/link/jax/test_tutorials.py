@@ -6,10 +6,6 @@ one note on stderr, once per process, when it switches JAX's 64-bit mode
 on; everything else is the historical output.
 """
 
-import os
-import subprocess
-import sys
-
 import pytensor
 import pytest
 
@@ -19,9 +15,8 @@ from deeplearning_tutorial.convolutional_mlp import evaluate_lenet5  # noqa: E40
 from deeplearning_tutorial.logistic_sgd import sgd_optimization_mnist  # noqa: E402
 from deeplearning_tutorial.logs import result_lines  # noqa: E402
 from deeplearning_tutorial.mlp import test_mlp as run_mlp  # noqa: E402
-from tests.helpers import StopTraining, assert_costs_match, assert_log_matches, golden_log  # noqa: E402
+from tests.helpers import StopTraining, assert_costs_match, assert_log_matches, golden_log, run_module  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 X64_NOTE = "JAX: 64-bit mode enabled (jax_enable_x64), so that float64 and int64 stay 64-bit"
 
 
@@ -56,15 +51,7 @@ def test_logistic_regression_float32_costs(mnist_path, tmp_path, monkeypatch, ja
 @pytest.mark.slow
 def test_logistic_regression_float32_from_the_command_line(mnist_path, tmp_path):
     """``python -m`` with PYTENSOR_FLAGS=mode=JAX,floatX=float32: the historical float32 log on stdout."""
-    env = dict(os.environ, PYTENSOR_FLAGS="mode=JAX,floatX=float32", PYTHONPATH=REPO)
-    proc = subprocess.run(
-        [sys.executable, "-m", "deeplearning_tutorial.logistic_sgd"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    proc = run_module("logistic_sgd", tmp_path, "mode=JAX,floatX=float32")
     assert result_lines(proc.stdout) == golden_log("logistic_sgd.default.float32.log")
     assert result_lines(proc.stderr) == [X64_NOTE]
 
