@@ -17,6 +17,17 @@ package supplies both, with the semantics of Theano 1.0:
 `loops`
     The few loops NumPy does badly, compiled with Numba.
 
+Three more modules make the tutorials' other graphs cheaper to run, with
+the arithmetic unchanged; the ``NUMPY`` mode puts them in place with
+rewrites (`deeplearning_tutorial.modes`):
+
+`minibatch`
+    ``givens`` minibatch slices of a static length.
+`reductions`
+    The L2 penalty ``sum(W ** 2)`` in one pass.
+`blas`
+    Each weight update (``Gemm``) in one BLAS call, in place, as in Theano.
+
 The ops compute with NumPy in ``perform``, and so do their gradients, so
 they run under every PyTensor backend.  Nothing here imports a backend: the
 Numba and JAX implementations live in `deeplearning_tutorial.link`, loaded

@@ -13,16 +13,12 @@ from pytensor.compile.mode import Mode
 from pytensor.graph.rewriting.basic import dfs_rewriter
 
 from deeplearning_tutorial.link import x64_disabled_by_user
-from deeplearning_tutorial.link.jax import ops  # noqa: F401 (registers on import)
+from deeplearning_tutorial.link.jax import minibatch, ops  # noqa: F401 (registers on import)
 from deeplearning_tutorial.link.jax.linker import TutorialJAXLinker
-from deeplearning_tutorial.link.jax.minibatch import static_length_slices
 from deeplearning_tutorial.link.jax.ops.conv import sizes_as_tuples
 from deeplearning_tutorial.link.jax.rounding import opaque_sizes
+from deeplearning_tutorial.ops.minibatch import STATIC_SLICES_POSITION, static_length_slices
 
-# Before "ShapeOpt" (0.1) attaches PyTensor's shape inference, which would
-# otherwise keep the clipped lengths of the replaced slices (Switch chains)
-# in the shapes of everything computed from them.
-STATIC_SLICES_POSITION = 0.05
 # Before elemwise fusion (49) would hide the divisions inside fused loops.
 OPAQUE_SIZES_POSITION = 48
 # With PyTensor's own JAX rewrites, once the shapes are in their final form.

@@ -27,7 +27,7 @@ from pytensor.link.jax.linker import JAXLinker
 from pytensor.raise_op import CheckAndRaise
 from pytensor.tensor.basic import ARange
 
-from deeplearning_tutorial.link.jax.minibatch import StaticLengthSlice
+from deeplearning_tutorial.ops.minibatch import StaticLengthSlice
 
 # PyTensor's conversions, for the other JAX linkers.
 _pytensor_check_and_raise = jax_funcify.dispatch(CheckAndRaise)

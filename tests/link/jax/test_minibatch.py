@@ -1,20 +1,17 @@
-"""Minibatch slices of a static length under the tutorials' JAX mode."""
+"""Minibatch slices of a static length under the tutorials' JAX mode (the op: tests/ops/test_minibatch.py)."""
 
 import numpy
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.replace import clone_replace
-from pytensor.graph.rewriting.basic import dfs_rewriter
 
 pytest.importorskip("jax")
 
 from jax.experimental.checkify import JaxRuntimeError  # noqa: E402
 
 from deeplearning_tutorial.link import load_backend  # noqa: E402
-from deeplearning_tutorial.link.jax.minibatch import StaticLengthSlice, static_length_slices  # noqa: E402
-from deeplearning_tutorial.modes import NUMPY  # noqa: E402
+from deeplearning_tutorial.ops.minibatch import StaticLengthSlice  # noqa: E402
 from tests.helpers import assert_same_as_reference_mode  # noqa: E402
 
 JAX = load_backend(pytensor.compile.mode.get_mode("JAX"))
@@ -56,34 +53,3 @@ def test_an_index_past_the_data_raises(index):
         JaxRuntimeError, match="a slice of 20 rows from row -?[0-9]+ does not fit in an array of 100 rows"
     ):
         fn(index)
-
-
-def test_the_numpy_implementation_checks_the_range_too():
-    x, start = pt.matrix(), pt.lscalar()
-    fn = pytensor.function([x, start], StaticLengthSlice(2)(x, start), mode=NUMPY)
-    numpy.testing.assert_array_equal(fn(numpy.arange(8.0).reshape(4, 2), 2), [[4, 5], [6, 7]])
-    with pytest.raises(IndexError, match="a slice of 2 rows from row 3 does not fit in an array of 4 rows"):
-        fn(numpy.zeros((4, 2)), 3)
-
-
-@pytest.mark.parametrize(
-    "bounds, length",
-    [
-        (lambda i, j: (i, i + 5), 5),
-        (lambda i, j: (3 - i, 8 - i), 5),
-        (lambda i, j: (2 * (i + j) - 1, 2 * j + 2 * i + 3), 4),
-        (lambda i, j: (i * 4 - j, (i + 1) * 4 - j), 4),
-        (lambda i, j: (i, 2 * i), None),
-        (lambda i, j: (i, j + 3), None),
-        # A product of variables is a term of its own (one node: the mode merges equal ones first).
-        (lambda i, j: (lambda p: (p, p + 1))(i * j), 1),
-    ],
-)
-def test_which_slices_get_a_static_length(bounds, length):
-    i, j = pt.lscalar("i"), pt.lscalar("j")
-    data = pt.matrix("data")
-    start, stop = bounds(i, j)
-    fgraph = FunctionGraph([data, i, j], [data[start:stop]])
-    dfs_rewriter(static_length_slices).rewrite(fgraph)
-    ops = [node.op for node in fgraph.apply_nodes if isinstance(node.op, StaticLengthSlice)]
-    assert ops == ([] if length is None else [StaticLengthSlice(length)])

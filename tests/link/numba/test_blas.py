@@ -9,13 +9,11 @@ parameter check) runs by default; the float32 epoch and the whole logistic
 regression run are marked ``slow``.
 """
 
-import numba
 import numpy
 import pytensor
 import pytensor.tensor as T
 import pytest
 
-from deeplearning_tutorial.link.numba import blas
 from deeplearning_tutorial.link.numba_blas import NUMBA_BLAS
 from deeplearning_tutorial.logistic_sgd import sgd_optimization_mnist
 from deeplearning_tutorial.mlp import test_mlp as run_mlp
@@ -23,40 +21,7 @@ from deeplearning_tutorial.ops.reductions import SumOfSquares
 from tests.helpers import assert_costs_match, golden_log, run_tutorial
 from tests.test_mlp import assert_historical_parameters
 
-
-def layouts(rng, shape, dtype):
-    """The same matrix C-ordered, Fortran-ordered and with a column stride of 2."""
-    a = rng.standard_normal(shape).astype(dtype)
-    wide = numpy.zeros((shape[0], 2 * shape[1]), dtype)
-    wide[:, ::2] = a
-    return {"C": a, "F": numpy.asfortranarray(a), "strided": wide[:, ::2]}
-
-
 SHAPES = [(3, 4, 5), (1, 4, 5), (3, 1, 5), (3, 4, 1), (1, 1, 1), (0, 3, 2), (3, 0, 2)]
-
-
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_gemm_reads_every_layout(dtype):
-    """``gemm_into`` on C-ordered, Fortran-ordered and strided operands and outputs.
-
-    Compiled once, for arrays of any layout (``[:, :]``), so that one
-    compilation checks how each layout is handed to BLAS at run time.
-    """
-    letter = "f8" if dtype == "float64" else "f4"
-    gemm = numba.njit(f"void({letter}[:, :], {letter}, {letter}[:, :], {letter}[:, :], {letter})")(
-        lambda z, alpha, x, y, beta: blas.gemm_into(z, alpha, x, y, beta)
-    )
-    rng = numpy.random.default_rng(0)
-    tol = 1e-5 if dtype == "float32" else 1e-13
-    for m, k, n in SHAPES:
-        for xl, x in layouts(rng, (m, k), dtype).items():
-            for yl, y in layouts(rng, (k, n), dtype).items():
-                for zl, z in layouts(rng, (m, n), dtype).items():
-                    expected = 0.5 * z.astype("float64") - 1.5 * (x.astype("float64") @ y.astype("float64"))
-                    gemm(z, -1.5, x, y, 0.5)
-                    numpy.testing.assert_allclose(
-                        z, expected, rtol=tol, atol=tol, err_msg=f"{(m, k, n)} {xl} {yl} {zl}"
-                    )
 
 
 def test_blas_ops_compute_what_perform_computes():

@@ -1,0 +1,89 @@
+"""Tests of deeplearning_tutorial.ops.blas: Gemm in one BLAS call.
+
+`gemm_into` on every memory layout against a float64 product; `BlasGemm`
+against PyTensor's ``Gemm.perform`` (which rounds ``b * z + a * dot`` in
+separate passes, so to a tolerance); and the ``NUMPY`` mode's weight
+updates in place.  The Numba backend's BLAS ops, which call the same
+functions, are tested in tests/link/numba/test_blas.py.
+"""
+
+import numba
+import numpy
+import pytensor
+import pytensor.tensor as T
+import pytest
+
+from deeplearning_tutorial.modes import NUMPY, numpy_mode
+from deeplearning_tutorial.ops.blas import BlasGemm, gemm_into
+
+
+def layouts(rng, shape, dtype):
+    """The same matrix C-ordered, Fortran-ordered and with a column stride of 2."""
+    a = rng.standard_normal(shape).astype(dtype)
+    wide = numpy.zeros((shape[0], 2 * shape[1]), dtype)
+    wide[:, ::2] = a
+    return {"C": a, "F": numpy.asfortranarray(a), "strided": wide[:, ::2]}
+
+
+SHAPES = [(3, 4, 5), (1, 4, 5), (3, 1, 5), (3, 4, 1), (1, 1, 1), (0, 3, 2), (3, 0, 2)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_gemm_reads_every_layout(dtype):
+    """``gemm_into`` on C-ordered, Fortran-ordered and strided operands and outputs.
+
+    Compiled once, for arrays of any layout (``[:, :]``), so that one
+    compilation checks how each layout is handed to BLAS at run time.
+    """
+    letter = "f8" if dtype == "float64" else "f4"
+    gemm = numba.njit(f"void({letter}[:, :], {letter}, {letter}[:, :], {letter}[:, :], {letter})")(
+        lambda z, alpha, x, y, beta: gemm_into(z, alpha, x, y, beta)
+    )
+    rng = numpy.random.default_rng(0)
+    tol = 1e-5 if dtype == "float32" else 1e-13
+    for m, k, n in SHAPES:
+        for xl, x in layouts(rng, (m, k), dtype).items():
+            for yl, y in layouts(rng, (k, n), dtype).items():
+                for zl, z in layouts(rng, (m, n), dtype).items():
+                    expected = 0.5 * z.astype("float64") - 1.5 * (x.astype("float64") @ y.astype("float64"))
+                    gemm(z, -1.5, x, y, 0.5)
+                    numpy.testing.assert_allclose(
+                        z, expected, rtol=tol, atol=tol, err_msg=f"{(m, k, n)} {xl} {yl} {zl}"
+                    )
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_blas_gemm_computes_what_gemm_computes(dtype):
+    """On every shape above, and with a one-row ``z`` broadcast against the product.
+
+    (``Gemm.perform`` fails to broadcast a row against an empty product, so
+    that case is left out.)
+    """
+    rng = numpy.random.default_rng(1)
+    x, y, z = (T.matrix(name, dtype=dtype) for name in "xyz")
+    a, b = T.constant(-0.01, dtype=dtype), T.constant(0.999998, dtype=dtype)
+    gemm = T.blas.gemm_no_inplace(z, a, x, y, b)
+    compiled = pytensor.function([x, y, z], gemm, mode=NUMPY)
+    reference = pytensor.function([x, y, z], gemm, mode=numpy_mode(without=["blas_gemm"]))
+    assert [type(n.op) for n in compiled.maker.fgraph.toposort()] == [BlasGemm]
+    tol = 1e-5 if dtype == "float32" else 1e-14
+    for m, k, n in SHAPES:
+        for rows in {m, 1} if m else {m}:
+            values = [rng.standard_normal(shape).astype(dtype) for shape in [(m, k), (k, n), (rows, n)]]
+            got, want = compiled(*values), reference(*values)
+            assert got.dtype == dtype and got.shape == (m, n)
+            numpy.testing.assert_allclose(got, want, rtol=tol, atol=tol, err_msg=str((m, k, n, rows)))
+
+
+def test_an_sgd_step_updates_the_shared_weights_in_place():
+    W = pytensor.shared(numpy.ones((3, 2)))
+    x = T.matrix("x")
+    step = pytensor.function([x], [], updates=[(W, W - 0.5 * T.dot(x.T, x[:, :2]) - 0.25 * W)], mode=NUMPY)
+    assert [(type(n.op), n.op.inplace) for n in step.maker.fgraph.toposort() if "Gemm" in type(n.op).__name__] == [
+        (BlasGemm, True)
+    ]
+    before = W.get_value(borrow=True)
+    xv = numpy.arange(12.0).reshape(4, 3)
+    step(xv)
+    numpy.testing.assert_allclose(W.get_value(), 0.75 * numpy.ones((3, 2)) - 0.5 * xv.T @ xv[:, :2], rtol=1e-15)
+    assert W.get_value(borrow=True) is before
