@@ -24,8 +24,9 @@ Evaluated node by node, a small graph costs mostly the nodes themselves,
 so ``NUMPY`` adds rewrites that make fewer and cheaper nodes
 (`NUMPY_REWRITES`): minibatch slices without the chain of ``Switch``
 nodes that clips their bounds (`deeplearning_tutorial.ops.minibatch`), the
-L2 penalty in one compiled pass (`deeplearning_tutorial.ops.reductions`)
-and the one-call ``gemm``.  Together they halve an MLP training step.
+L2 penalty in one compiled pass (`deeplearning_tutorial.ops.reductions`),
+the one-call ``gemm``, and element-wise nodes that call NumPy once, in
+place where they can (`deeplearning_tutorial.ops.elemwise`).
 
 ``NUMBA_BLAS`` (`deeplearning_tutorial.link.numba_blas`) compiles the
 whole graph with Numba like ``NUMBA`` but keeps the BLAS rewrites, so it
@@ -55,6 +56,7 @@ from pytensor.tensor.special import LogSoftmax, Softmax
 from deeplearning_tutorial.link import load_backend, x64_disabled_by_user
 from deeplearning_tutorial.link.numba_blas import NUMBA_BLAS
 from deeplearning_tutorial.ops.blas import local_blas_gemm
+from deeplearning_tutorial.ops.elemwise import local_ufunc_elemwise
 from deeplearning_tutorial.ops.minibatch import STATIC_SLICES_POSITION, static_length_slices
 from deeplearning_tutorial.ops.reductions import local_sum_of_squares
 
@@ -81,6 +83,9 @@ NUMPY_REWRITES = {
     # Each weight update one BLAS call (ops/blas.py), once the in-place BLAS
     # rewrites (50.2) have made the Gemm nodes in place.
     "blas_gemm": (dfs_rewriter(local_blas_gemm), 70.5),
+    # Element-wise nodes with one NumPy call each (ops/elemwise.py), once
+    # the in-place rewrites (50.5) have chosen which write into an input.
+    "ufunc_elemwise": (dfs_rewriter(local_ufunc_elemwise), 70.5),
 }
 
 
