@@ -176,3 +176,53 @@ def sum_of_squares(x):
     for i in range(flat.size):
         total += np.float64(flat[i] * flat[i])
     return total
+
+
+# Pooling by 2x2 windows with a stride of 2 and no padding, each window
+# inside the data: the tutorials' pooling.  The same reductions in the same
+# order as the loops above (down each column of a window, then across), so
+# the same bits, NaNs included; with the window's size known to the
+# compiler, about four times faster.
+
+
+@njit(cache=True)
+def pool_2x2(x, take_max, out):
+    """`pool` for 2x2 windows with stride 2 and no padding that all lie inside ``x``."""
+    oh, ow = out.shape[1:]
+    for k in range(x.shape[0]):
+        for i in range(oh):
+            top, bottom, o = x[k, 2 * i], x[k, 2 * i + 1], out[k, i]
+            for j in range(ow):
+                a, b, c, d = top[2 * j], bottom[2 * j], top[2 * j + 1], bottom[2 * j + 1]
+                if take_max:
+                    left = b if b > a else a
+                    right = d if d > c else c
+                    o[j] = right if right > left else left
+                else:
+                    o[j] = (a + b) + (c + d)
+
+
+@njit(cache=True)
+def max_pool_grad_2x2(x, maxout, gz, grad):
+    """`max_pool_grad` for the windows of `pool_2x2`; ``grad`` may hold anything where windows cover it."""
+    oh, ow = maxout.shape[1:]
+    for k in range(x.shape[0]):
+        for r in range(2 * oh):
+            x_row, grad_row, max_row, gz_row = x[k, r], grad[k, r], maxout[k, r // 2], gz[k, r // 2]
+            for j in range(ow):
+                m, g = max_row[j], gz_row[j]
+                # 0.0 + ...: the sign of a zero as adding to zeros gives it.
+                grad_row[2 * j] = 0.0 + g * (x_row[2 * j] == m)
+                grad_row[2 * j + 1] = 0.0 + g * (x_row[2 * j + 1] == m)
+
+
+@njit(cache=True)
+def spread_2x2(gz, grad):
+    """`spread` for the windows of `pool_2x2`; ``grad`` may hold anything where windows cover it."""
+    oh, ow = gz.shape[1:]
+    for k in range(gz.shape[0]):
+        for r in range(2 * oh):
+            grad_row, gz_row = grad[k, r], gz[k, r // 2]
+            for j in range(ow):
+                grad_row[2 * j] = 0.0 + gz_row[j]
+                grad_row[2 * j + 1] = 0.0 + gz_row[j]

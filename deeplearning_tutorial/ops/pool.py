@@ -74,6 +74,20 @@ class _PoolBase(Op):
         )
         return np.outer(rows, cols).astype(dtype)
 
+    def _tiles_2x2(self, size, out_shape):
+        """Whether the windows are 2x2, stride 2, unpadded and all inside the data (`loops.pool_2x2`)."""
+        return (
+            self.ws == (2, 2)
+            and self.stride == (2, 2)
+            and self.pad == (0, 0)
+            and all(2 * n <= d for n, d in zip(out_shape, size))
+        )
+
+    def _grad_buffer(self, shape, out_shape, dtype):
+        """Where a 2x2 gradient of slices of ``shape`` goes: uninitialised if the windows cover every cell."""
+        covered = all(2 * n == d for n, d in zip(out_shape, shape[1:]))
+        return (np.empty if covered else np.zeros)(shape, dtype)
+
     def _slices(self, x, dtype):
         """``x`` as a C-contiguous stack of 2-d slices (N, rows, cols) in the working dtype."""
         return as_work_array(x, dtype).reshape(math.prod(x.shape[:-2]), *x.shape[-2:])
@@ -94,7 +108,10 @@ class Pool(_PoolBase):
         out_shape = tuple(self._out_len(axis, n) for axis, n in enumerate(size))
         slices = self._slices(x, x.dtype)
         out = np.empty((len(slices), *out_shape), slices.dtype)
-        loops.pool(slices, self.ws, self.stride, self.pad, self.mode == "max", out)
+        if self._tiles_2x2(size, out_shape):
+            loops.pool_2x2(slices, self.mode == "max", out)
+        else:
+            loops.pool(slices, self.ws, self.stride, self.pad, self.mode == "max", out)
         if self.mode.startswith("average"):
             out /= self._divisor(size, out_shape, out.dtype)
         output_storage[0][0] = out.reshape(x.shape[:-2] + out_shape).astype(x.dtype, copy=False)
@@ -137,11 +154,13 @@ class MaxPoolGrad(_PoolBase):
 
     def perform(self, node, inputs, output_storage):
         x, maxout, gz = inputs
-        slices = self._slices(x, x.dtype)
-        grad = np.zeros_like(slices)
-        loops.max_pool_grad(
-            slices, self._slices(maxout, x.dtype), self._slices(gz, x.dtype), self.ws, self.stride, self.pad, grad
-        )
+        slices, maxout, gz = (self._slices(v, x.dtype) for v in (x, maxout, gz))
+        if self._tiles_2x2(slices.shape[1:], maxout.shape[1:]):
+            grad = self._grad_buffer(slices.shape, maxout.shape[1:], slices.dtype)
+            loops.max_pool_grad_2x2(slices, maxout, gz, grad)
+        else:
+            grad = np.zeros_like(slices)
+            loops.max_pool_grad(slices, maxout, gz, self.ws, self.stride, self.pad, grad)
         output_storage[0][0] = grad.reshape(x.shape).astype(x.dtype, copy=False)
 
     def infer_shape(self, fgraph, node, shapes):
@@ -162,8 +181,12 @@ class AveragePoolGrad(_PoolBase):
         gz = self._slices(gz, x.dtype)
         if self.mode != "sum":
             gz = gz / self._divisor(size, out_shape, gz.dtype)
-        grad = np.zeros((len(gz), *size), gz.dtype)
-        loops.spread(gz, self.ws, self.stride, self.pad, grad)
+        if self._tiles_2x2(size, out_shape):
+            grad = self._grad_buffer((len(gz), *size), out_shape, gz.dtype)
+            loops.spread_2x2(gz, grad)
+        else:
+            grad = np.zeros((len(gz), *size), gz.dtype)
+            loops.spread(gz, self.ws, self.stride, self.pad, grad)
         output_storage[0][0] = grad.reshape(x.shape).astype(x.dtype, copy=False)
 
     def infer_shape(self, fgraph, node, shapes):

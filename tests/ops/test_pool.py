@@ -13,7 +13,7 @@ import pytest
 from pytensor.gradient import verify_grad
 
 from deeplearning_tutorial.modes import NUMPY
-from deeplearning_tutorial.ops import POOL_MODES, AveragePoolGrad, MaxPoolGrad, Pool, pool_2d
+from deeplearning_tutorial.ops import POOL_MODES, AveragePoolGrad, MaxPoolGrad, Pool, loops, pool_2d
 from tests.helpers import DTYPES, IMPLEMENTATIONS, T4, assert_close, compiled
 from tests.ops.references import reference_pool
 
@@ -157,3 +157,58 @@ def test_pool_2d_window_larger_than_the_data_fails_clearly_at_run_time():
     assert f(numpy.zeros((1, 1, 3, 3))).shape == (1, 1, 1, 1)
     with pytest.raises(ValueError, match="a window of 3 columns does not fit in an input of 2 columns"):
         f(numpy.zeros((1, 1, 3, 2)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows, cols", [(24, 24), (7, 9), (2, 2)])
+def test_2x2_loops_give_the_bits_of_the_general_loops(rows, cols, dtype):
+    """NaNs, ties, signed zeros; an odd size leaves cells outside every window, whose gradient is zero."""
+    rng = numpy.random.default_rng(7)
+    x = rng.standard_normal((13, rows, cols)).astype(dtype)
+    x[:, ::3, ::2] = numpy.nan
+    x[:, 1::5] = 0.5
+    x[:, 2::7] = -0.0
+    oh, ow = rows // 2, cols // 2
+    gz = rng.standard_normal((13, oh, ow)).astype(dtype)
+    gz[:, ::4] = -0.0
+    bits = "int64" if dtype == "float64" else "int32"
+    for take_max in (True, False):
+        want, got = numpy.empty((2, 13, oh, ow), dtype)
+        loops.pool(x, (2, 2), (2, 2), (0, 0), take_max, want)
+        loops.pool_2x2(x, take_max, got)
+        numpy.testing.assert_array_equal(got.view(bits), want.view(bits))
+    maxout = numpy.empty((13, oh, ow), dtype)
+    loops.pool(x, (2, 2), (2, 2), (0, 0), True, maxout)
+    want, got = numpy.zeros((2, *x.shape), dtype)
+    got[:, : 2 * oh, : 2 * ow] = 99.0  # the 2x2 loop writes every covered cell
+    loops.max_pool_grad(x, maxout, gz, (2, 2), (2, 2), (0, 0), want)
+    loops.max_pool_grad_2x2(x, maxout, gz, got)
+    numpy.testing.assert_array_equal(got.view(bits), want.view(bits))
+    want, got = numpy.zeros((2, *x.shape), dtype)
+    got[:, : 2 * oh, : 2 * ow] = 99.0
+    loops.spread(gz, (2, 2), (2, 2), (0, 0), want)
+    loops.spread_2x2(gz, got)
+    numpy.testing.assert_array_equal(got.view(bits), want.view(bits))
+
+
+def test_the_tutorials_pooling_uses_the_2x2_loops(monkeypatch):
+    """LeNet's pooling (2x2, ignore_border) takes the 2x2 loops, value and gradient."""
+    called = []
+
+    def recorded(name):
+        loop = getattr(loops, name)
+
+        def record(*args):
+            called.append(name)
+            return loop(*args)
+
+        return record
+
+    for name in ("pool_2x2", "max_pool_grad_2x2"):
+        monkeypatch.setattr(loops, name, recorded(name))
+    X = pt.tensor4()
+    out = pool_2d(X, (2, 2), ignore_border=True)
+    x = numpy.random.default_rng(3).standard_normal((2, 3, 6, 8))
+    value, grad = compiled([X], [out, pytensor.grad(out.sum(), X)], NUMPY)(x)
+    assert called == ["pool_2x2", "max_pool_grad_2x2"]
+    assert_close(value, reference_pool(x, (2, 2), True, None, (0, 0), "max"), "float64")
