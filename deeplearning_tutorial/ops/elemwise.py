@@ -34,6 +34,11 @@ class UfuncElemwise(Elemwise):
         super().prepare_node(node, storage_map, compute_map, impl)
         out_dtype = node.outputs[0].type.dtype
         same_dtypes = all(inp.type.dtype == out_dtype for inp in node.inputs)
+        # The axes where a length 1 at run time would be a broadcast the graph
+        # did not declare, which Elemwise refuses: length not known statically.
+        node.tag.unknown_lengths = [
+            (i, axis) for i, inp in enumerate(node.inputs) for axis, n in enumerate(inp.type.shape) if n is None
+        ]
         if isinstance(self.scalar_op, Cast):
             node.tag.fast_path = "cast" if len(node.outputs) == 1 else None
         elif self.nfunc is not None and self.nfunc_spec[1:] == (len(node.inputs), 1) and not hasattr(node.tag, "sig"):
@@ -46,8 +51,7 @@ class UfuncElemwise(Elemwise):
         fast_path = getattr(node.tag, "fast_path", None)
         if fast_path is None:
             return super().perform(node, inputs, output_storage)
-        first_shape = inputs[0].shape
-        if any(inp.shape != first_shape for inp in inputs[1:]):
+        if len(inputs) > 1 and any(inputs[i].shape[axis] == 1 for i, axis in node.tag.unknown_lengths):
             self._check_runtime_broadcast(node, inputs)
         out_dtype = node.outputs[0].type.dtype
         if fast_path == "cast":
