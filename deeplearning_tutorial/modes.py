@@ -26,7 +26,9 @@ so ``NUMPY`` adds rewrites that make fewer and cheaper nodes
 nodes that clips their bounds (`deeplearning_tutorial.ops.minibatch`), the
 L2 penalty in one compiled pass (`deeplearning_tutorial.ops.reductions`),
 the one-call ``gemm``, and element-wise nodes that call NumPy once, in
-place where they can (`deeplearning_tutorial.ops.elemwise`).
+place where they can (`deeplearning_tutorial.ops.elemwise`).  Its virtual
+machine (`deeplearning_tutorial.link.vm`) calls each node's ``perform``
+directly.
 
 ``NUMBA_BLAS`` (`deeplearning_tutorial.link.numba_blas`) compiles the
 whole graph with Numba like ``NUMBA`` but keeps the BLAS rewrites, so it
@@ -49,12 +51,12 @@ from pytensor.compile.mode import Mode, get_mode, predefined_modes
 from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
 from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 from pytensor.link.jax.linker import JAXLinker
-from pytensor.link.vm import VMLinker
 from pytensor.tensor.rewriting.ofg import inline_ofg_node
 from pytensor.tensor.special import LogSoftmax, Softmax
 
 from deeplearning_tutorial.link import load_backend, x64_disabled_by_user
 from deeplearning_tutorial.link.numba_blas import NUMBA_BLAS
+from deeplearning_tutorial.link.vm import NumpyVMLinker
 from deeplearning_tutorial.ops.blas import local_blas_gemm
 from deeplearning_tutorial.ops.elemwise import local_ufunc_elemwise
 from deeplearning_tutorial.ops.minibatch import STATIC_SLICES_POSITION, static_length_slices
@@ -92,7 +94,7 @@ NUMPY_REWRITES = {
 def numpy_mode(without=()):
     """The ``NUMPY`` mode, less the rewrites of `NUMPY_REWRITES` named in ``without`` (for comparisons)."""
     return Mode(
-        VMLinker(use_cloop=False, c_thunks=False),
+        NumpyVMLinker(use_cloop=False, c_thunks=False),
         RewriteDatabaseQuery(include=["fast_run"], exclude=["fusion", "cxx_only"]),
     ).register(*(rewrite for name, rewrite in NUMPY_REWRITES.items() if name not in without))
 

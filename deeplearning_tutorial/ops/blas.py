@@ -103,110 +103,130 @@ def _as_column_major(a):
     return _NONE, 0
 
 
-@njit(cache=True)
-def _gemm_column_major(c, ldc, alpha, a, b, beta):
-    """``c = alpha * a @ b + beta * c`` for a column-major ``c`` (leading dimension ``ldc``), in one BLAS call."""
-    m, n = c.shape
-    k = a.shape[1]
-    ta, lda = _as_column_major(a)
-    if ta == _NONE:
-        a = np.asfortranarray(a)
-        ta, lda = _N, max(1, m)
-    tb, ldb = _as_column_major(b)
-    if tb == _NONE:
-        b = np.asfortranarray(b)
-        tb, ldb = _N, max(1, k)
-    scalars = np.empty(2, c.dtype)
-    scalars[0] = alpha
-    scalars[1] = beta
-    flags = np.empty(2, np.uint8)
-    flags[0] = ta
-    flags[1] = tb
-    sizes = np.empty(6, BLAS_INT)
-    sizes[0], sizes[1], sizes[2], sizes[3], sizes[4], sizes[5] = m, n, k, lda, ldb, ldc
-    args = (
-        flags[0:].ctypes, flags[1:].ctypes, sizes[0:].ctypes, sizes[1:].ctypes, sizes[2:].ctypes,
-        scalars[0:].ctypes, a.ctypes, sizes[3:].ctypes, b.ctypes, sizes[4:].ctypes,
-        scalars[1:].ctypes, c.ctypes, sizes[5:].ctypes,
-    )  # fmt: skip
-    if c.itemsize == 4:
-        _sgemm(*args)
-    else:
-        _dgemm(*args)
+def _blas_calls(blas_key):
+    """The compiled functions that call BLAS, cached on disk under ``blas_key``.
 
-
-@njit(cache=True)
-def gemm_into(z, alpha, x, y, beta):
-    """``z = alpha * x @ y + beta * z`` in place, as BLAS ``gemm`` computes it.
-
-    With ``beta == 0`` the values of ``z`` are not read (not even NaNs), as
-    in BLAS and in ``Gemm.perform``.
+    Numba's disk cache knows a function by its source and the values it
+    closes over, not by the external routines its code calls: code compiled
+    for one BLAS and loaded for another would call routines that are not
+    there, or pass integers of the wrong width.  Each function below names
+    ``blas_key`` (which BLAS: its routines' names and integer width), so
+    each BLAS gets its own cached code.  They call each other through
+    module globals: a compiled function closed over would be part of the
+    key too, and pickles differently in every process.
     """
-    m, n = z.shape
-    if x.shape[0] != m or y.shape[1] != n or x.shape[1] != y.shape[0]:
-        raise ValueError("gemm: incompatible shapes")
-    if m == 0 or n == 0:
-        return
-    if x.shape[1] == 0:
-        # No products to add; BLAS would only scale z.
-        if beta == 0:
-            z[:] = 0
+    global _gemm_column_major
+
+    @njit(cache=True)
+    def _gemm_column_major(c, ldc, alpha, a, b, beta):
+        """``c = alpha * a @ b + beta * c`` for a column-major ``c`` (leading dimension ``ldc``), in one BLAS call."""
+        blas_key  # noqa: B018 (part of the disk cache's key: see _blas_calls)
+        m, n = c.shape
+        k = a.shape[1]
+        ta, lda = _as_column_major(a)
+        if ta == _NONE:
+            a = np.asfortranarray(a)
+            ta, lda = _N, max(1, m)
+        tb, ldb = _as_column_major(b)
+        if tb == _NONE:
+            b = np.asfortranarray(b)
+            tb, ldb = _N, max(1, k)
+        scalars = np.empty(2, c.dtype)
+        scalars[0] = alpha
+        scalars[1] = beta
+        flags = np.empty(2, np.uint8)
+        flags[0] = ta
+        flags[1] = tb
+        sizes = np.empty(6, BLAS_INT)
+        sizes[0], sizes[1], sizes[2], sizes[3], sizes[4], sizes[5] = m, n, k, lda, ldb, ldc
+        args = (
+            flags[0:].ctypes, flags[1:].ctypes, sizes[0:].ctypes, sizes[1:].ctypes, sizes[2:].ctypes,
+            scalars[0:].ctypes, a.ctypes, sizes[3:].ctypes, b.ctypes, sizes[4:].ctypes,
+            scalars[1:].ctypes, c.ctypes, sizes[5:].ctypes,
+        )  # fmt: skip
+        if c.itemsize == 4:
+            _sgemm(*args)
         else:
-            z *= beta
-        return
-    order, ld = _as_column_major(z)
-    if order == _N:
-        _gemm_column_major(z, ld, alpha, x, y, beta)
-    elif order == _T:
-        # z row-major: compute its transpose, z.T = alpha * y.T @ x.T + beta * z.T.
-        _gemm_column_major(z.T, ld, alpha, y.T, x.T, beta)
-    else:
-        work = np.ascontiguousarray(z)
-        _gemm_column_major(work.T, n, alpha, y.T, x.T, beta)
-        z[:] = work
+            _dgemm(*args)
 
+    @njit(cache=True)
+    def gemm_into(z, alpha, x, y, beta):
+        """``z = alpha * x @ y + beta * z`` in place, as BLAS ``gemm`` computes it.
 
-@njit(cache=True)
-def gemv_into(y, alpha, A, x, beta, inplace):
-    """``beta * y + alpha * A @ x`` in one BLAS call.
+        With ``beta == 0`` the values of ``z`` are not read (not even NaNs), as
+        in BLAS and in ``Gemm.perform``.
+        """
+        blas_key  # noqa: B018 (part of the disk cache's key: see _blas_calls)
+        m, n = z.shape
+        if x.shape[0] != m or y.shape[1] != n or x.shape[1] != y.shape[0]:
+            raise ValueError("gemm: incompatible shapes")
+        if m == 0 or n == 0:
+            return
+        if x.shape[1] == 0:
+            # No products to add; BLAS would only scale z.
+            if beta == 0:
+                z[:] = 0
+            else:
+                z *= beta
+            return
+        order, ld = _as_column_major(z)
+        if order == _N:
+            _gemm_column_major(z, ld, alpha, x, y, beta)
+        elif order == _T:
+            # z row-major: compute its transpose, z.T = alpha * y.T @ x.T + beta * z.T.
+            _gemm_column_major(z.T, ld, alpha, y.T, x.T, beta)
+        else:
+            work = np.ascontiguousarray(z)
+            _gemm_column_major(work.T, n, alpha, y.T, x.T, beta)
+            z[:] = work
 
-    Into ``y`` when ``inplace`` and ``y`` is contiguous, else into a copy.
-    """
-    m, n = A.shape
-    if y.shape[0] != m or x.shape[0] != n:
-        raise ValueError("gemv: incompatible shapes")
-    out = y if inplace and y.strides[0] == y.itemsize else y.copy()
-    if m == 0:
+    @njit(cache=True)
+    def gemv_into(y, alpha, A, x, beta, inplace):
+        """``beta * y + alpha * A @ x`` in one BLAS call.
+
+        Into ``y`` when ``inplace`` and ``y`` is contiguous, else into a copy.
+        """
+        blas_key  # noqa: B018 (part of the disk cache's key: see _blas_calls)
+        m, n = A.shape
+        if y.shape[0] != m or x.shape[0] != n:
+            raise ValueError("gemv: incompatible shapes")
+        out = y if inplace and y.strides[0] == y.itemsize else y.copy()
+        if m == 0:
+            return out
+        if beta == 0:
+            # beta = 0 means y is not read; some BLAS builds still read it.
+            out[:] = 0
+        if n == 0:
+            out *= beta
+            return out
+        if x.strides[0] != x.itemsize:
+            x = x.copy()
+        order, ld = _as_column_major(A)
+        if order == _NONE:
+            A = np.asfortranarray(A)
+            order, ld = _N, max(1, m)
+        scalars = np.empty(2, out.dtype)
+        scalars[0] = alpha
+        scalars[1] = beta
+        flag = np.empty(1, np.uint8)
+        flag[0] = order
+        # BLAS sees a row-major A as its transpose, an (n, m) column-major matrix.
+        sizes = np.empty(4, BLAS_INT)
+        sizes[0], sizes[1], sizes[2], sizes[3] = (m, n, ld, 1) if order == _N else (n, m, ld, 1)
+        args = (
+            flag.ctypes, sizes[0:].ctypes, sizes[1:].ctypes, scalars[0:].ctypes, A.ctypes, sizes[2:].ctypes,
+            x.ctypes, sizes[3:].ctypes, scalars[1:].ctypes, out.ctypes, sizes[3:].ctypes,
+        )  # fmt: skip
+        if out.itemsize == 4:
+            _sgemv(*args)
+        else:
+            _dgemv(*args)
         return out
-    if beta == 0:
-        # beta = 0 means y is not read; some BLAS builds still read it.
-        out[:] = 0
-    if n == 0:
-        out *= beta
-        return out
-    if x.strides[0] != x.itemsize:
-        x = x.copy()
-    order, ld = _as_column_major(A)
-    if order == _NONE:
-        A = np.asfortranarray(A)
-        order, ld = _N, max(1, m)
-    scalars = np.empty(2, out.dtype)
-    scalars[0] = alpha
-    scalars[1] = beta
-    flag = np.empty(1, np.uint8)
-    flag[0] = order
-    # BLAS sees a row-major A as its transpose, an (n, m) column-major matrix.
-    sizes = np.empty(4, BLAS_INT)
-    sizes[0], sizes[1], sizes[2], sizes[3] = (m, n, ld, 1) if order == _N else (n, m, ld, 1)
-    args = (
-        flag.ctypes, sizes[0:].ctypes, sizes[1:].ctypes, scalars[0:].ctypes, A.ctypes, sizes[2:].ctypes,
-        x.ctypes, sizes[3:].ctypes, scalars[1:].ctypes, out.ctypes, sizes[3:].ctypes,
-    )  # fmt: skip
-    if out.itemsize == 4:
-        _sgemv(*args)
-    else:
-        _dgemv(*args)
-    return out
+
+    return gemm_into, gemv_into
+
+
+gemm_into, gemv_into = _blas_calls(f"{sorted(_symbols.values())} {np.dtype(BLAS_INT).name}")
 
 
 class BlasGemm(Gemm):

@@ -18,7 +18,10 @@ as Theano's C code did, which for the values a cast is given here gives
 what the per-element cast gives).  The values are those of
 ``Elemwise.perform``: the same ufunc on the same inputs, rounded to the
 same output dtype.  Any other case is left to ``Elemwise.perform``.
-`local_ufunc_elemwise` puts it in place in the ``NUMPY`` mode.
+`local_ufunc_elemwise` puts it in place in the ``NUMPY`` mode, whose
+virtual machine (`deeplearning_tutorial.link.vm`) runs each call under
+``numpy.errstate(all="ignore")``, as ``Elemwise.perform`` runs each node:
+so it does not enter that context again for every node.
 """
 
 import numpy as np
@@ -57,13 +60,12 @@ class UfuncElemwise(Elemwise):
         if fast_path == "cast":
             output_storage[0][0] = np.asarray(inputs[0]).astype(out_dtype)
             return
-        with np.errstate(all="ignore"):
-            if fast_path == "in place":
-                target = inputs[self.inplace_pattern[0]]
-                self.nfunc(*inputs, out=target)
-                output_storage[0][0] = target
-                return
-            result = self.nfunc(*inputs)
+        if fast_path == "in place":
+            target = inputs[self.inplace_pattern[0]]
+            self.nfunc(*inputs, out=target)
+            output_storage[0][0] = target
+            return
+        result = self.nfunc(*inputs)
         if type(result) is not np.ndarray or result.dtype != out_dtype:
             result = np.asarray(result, dtype=out_dtype)
         if self.inplace_pattern:

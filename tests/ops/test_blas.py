@@ -87,3 +87,18 @@ def test_an_sgd_step_updates_the_shared_weights_in_place():
     step(xv)
     numpy.testing.assert_allclose(W.get_value(), 0.75 * numpy.ones((3, 2)) - 0.5 * xv.T @ xv[:, :2], rtol=1e-15)
     assert W.get_value(borrow=True) is before
+
+
+def test_compiled_blas_calls_are_cached_per_blas():
+    """Numba's disk cache keys a function by the values it closes over: here, which BLAS it calls.
+
+    Code cached for one BLAS (NumPy's OpenBLAS, 64-bit integers) and loaded
+    with another (SciPy's, 32-bit) would call missing routines or pass
+    integers of the wrong width.
+    """
+    from deeplearning_tutorial.ops import blas
+
+    for fn in (blas.gemm_into, blas.gemv_into, blas._gemm_column_major):
+        (key,) = [cell.cell_contents for cell in fn.py_func.__closure__]
+        assert numpy.dtype(blas.BLAS_INT).name in key
+        assert all(f"_{name}_{blas.BLAS_VERSION}" in key for name in ("sgemm", "dgemm", "sgemv", "dgemv"))
