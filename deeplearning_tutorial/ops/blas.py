@@ -103,6 +103,24 @@ def _as_column_major(a):
     return _NONE, 0
 
 
+@njit(cache=True)
+def _readable(a):
+    """``a`` as BLAS reads it, with its order flag and leading dimension (`_as_column_major`); copied if need be."""
+    order, ld = _as_column_major(a)
+    if order == _NONE:
+        return np.asfortranarray(a), _N, max(1, a.shape[0])
+    return a, order, ld
+
+
+@njit(cache=True)
+def _alpha_beta(alpha, beta, dtype):
+    """The two scalars of a BLAS call, in the matrices' dtype, where BLAS can point to them."""
+    scalars = np.empty(2, dtype)
+    scalars[0] = alpha
+    scalars[1] = beta
+    return scalars
+
+
 def _blas_calls(blas_key):
     """The compiled functions that call BLAS, cached on disk under ``blas_key``.
 
@@ -123,17 +141,9 @@ def _blas_calls(blas_key):
         blas_key  # noqa: B018 (part of the disk cache's key: see _blas_calls)
         m, n = c.shape
         k = a.shape[1]
-        ta, lda = _as_column_major(a)
-        if ta == _NONE:
-            a = np.asfortranarray(a)
-            ta, lda = _N, max(1, m)
-        tb, ldb = _as_column_major(b)
-        if tb == _NONE:
-            b = np.asfortranarray(b)
-            tb, ldb = _N, max(1, k)
-        scalars = np.empty(2, c.dtype)
-        scalars[0] = alpha
-        scalars[1] = beta
+        a, ta, lda = _readable(a)
+        b, tb, ldb = _readable(b)
+        scalars = _alpha_beta(alpha, beta, c.dtype)
         flags = np.empty(2, np.uint8)
         flags[0] = ta
         flags[1] = tb
@@ -201,13 +211,8 @@ def _blas_calls(blas_key):
             return out
         if x.strides[0] != x.itemsize:
             x = x.copy()
-        order, ld = _as_column_major(A)
-        if order == _NONE:
-            A = np.asfortranarray(A)
-            order, ld = _N, max(1, m)
-        scalars = np.empty(2, out.dtype)
-        scalars[0] = alpha
-        scalars[1] = beta
+        A, order, ld = _readable(A)
+        scalars = _alpha_beta(alpha, beta, out.dtype)
         flag = np.empty(1, np.uint8)
         flag[0] = order
         # BLAS sees a row-major A as its transpose, an (n, m) column-major matrix.
