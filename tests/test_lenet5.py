@@ -268,7 +268,7 @@ def test_plots_without_matplotlib(monkeypatch, tmp_path, capsys):
 # Training.
 
 # The first training costs of LeNet-5 under SDLM (seed 23455, float64,
-# batches of 20, the default schedule), recorded from this code.
+# batches of 20, the first pass's rate of 0.00001), recorded from this code.
 FIRST_COSTS = [
     83.09302922712838,
     80.61675718263646,
@@ -295,7 +295,9 @@ def test_same_seed_same_network():
 def test_first_minibatches_are_stable():
     if pytensor.config.floatX != "float64":
         pytest.skip("recorded in float64")
-    costs = numpy.array(lenet5.train_lenet5(n_epochs=1, max_minibatches=20)["costs"])
+    # Recorded with minibatches of 20 (the default was 20 then); the first
+    # pass's rate is the same in both schedules.
+    costs = numpy.array(lenet5.train_lenet5(n_epochs=1, max_minibatches=20, batch_size=20)["costs"])
     assert costs.shape == (20,) and numpy.isfinite(costs).all()
     # Other BLAS builds round differently: allow for that, not for a change.
     numpy.testing.assert_allclose(costs[: len(FIRST_COSTS)], FIRST_COSTS, rtol=1e-8)
@@ -306,13 +308,13 @@ def test_first_minibatches_are_stable():
 @pytest.mark.slow
 def test_full_run_train_on_all():
     # The paper's protocol: 20 passes over the 60 000 training and
-    # validation images.  Measured: 1.12 % (float32, 51 min on the busy
-    # 2-core machine).  The paper reports 0.95 % and the goal is 1.0 %,
-    # not reached yet (see the README), so this checks what the code does.
-    result = lenet5.train_lenet5(train_on_all=True)
+    # validation images.  Measured: 0.98 % (float32, 8.7 min on the quiet
+    # 2-core machine); the paper reports 0.95 %, the goal is 1.0 %.
+    with pytensor.config.change_flags(floatX="float32"):
+        result = lenet5.train_lenet5(train_on_all=True)
     print(
         "test error %.2f %% after %d passes, %.1f min"
         % (100 * result["test_score"], result["epochs"], result["seconds"] / 60)
     )
     assert result["epochs"] == 20
-    assert result["test_score"] <= 0.0125
+    assert result["test_score"] <= 0.010
