@@ -64,7 +64,7 @@ BLAS_VERSION, BLAS_INT, _addresses = _find_blas()
 # Part of the Numba backend's cache keys for code that calls these
 # functions: which BLAS, and the version of the calling code here (change it
 # when that code, or the routines' names, change).
-_CALLING_CODE_VERSION = 2
+_CALLING_CODE_VERSION = 3
 BLAS_CACHE_KEY = 100 * _CALLING_CODE_VERSION + BLAS_VERSION
 _symbols = {name: f"deeplearning_tutorial_{name}_{BLAS_VERSION}" for name in _ROUTINES}
 for _name, _address in _addresses.items():
@@ -133,7 +133,7 @@ def _blas_calls(blas_key):
     module globals: a compiled function closed over would be part of the
     key too, and pickles differently in every process.
     """
-    global _gemm_column_major
+    global _gemm_column_major, gemm_into
 
     @njit(cache=True)
     def _gemm_column_major(c, ldc, alpha, a, b, beta):
@@ -228,10 +228,29 @@ def _blas_calls(blas_key):
             _dgemv(*args)
         return out
 
-    return gemm_into, gemv_into
+    @njit(cache=True)
+    def gemm_op(z, alpha, x, y, beta, inplace):
+        """What ``Gemm`` computes, ``beta * z + alpha * x @ y``, in one BLAS call.
+
+        Into ``z`` when ``inplace`` and ``z`` has the product's shape; into a
+        new array when ``z`` broadcasts against the product (``Gemm`` allows
+        it) or the op is not in place.
+        """
+        blas_key  # noqa: B018 (part of the disk cache's key: see _blas_calls)
+        shape = (x.shape[0], y.shape[1])
+        if z.shape != shape:
+            out = np.broadcast_to(z, shape).copy()
+        elif inplace:
+            out = z
+        else:
+            out = z.copy()
+        gemm_into(out, alpha, x, y, beta)
+        return out
+
+    return gemm_into, gemv_into, gemm_op
 
 
-gemm_into, gemv_into = _blas_calls(f"{sorted(_symbols.values())} {np.dtype(BLAS_INT).name}")
+gemm_into, gemv_into, gemm_op = _blas_calls(f"{sorted(_symbols.values())} {np.dtype(BLAS_INT).name}")
 
 
 class BlasGemm(Gemm):
@@ -241,14 +260,7 @@ class BlasGemm(Gemm):
         z, a, x, y, b = inputs
         if z.dtype.name not in BLAS_DTYPES or z.ndim != 2:
             return super().perform(node, inputs, output_storage)
-        shape = (x.shape[0], y.shape[1])
-        if z.shape != shape:
-            # z broadcasts against the product (Gemm allows it): a new array.
-            z = np.broadcast_to(z, shape).copy()
-        elif not self.inplace:
-            z = z.copy()
-        gemm_into(z, z.dtype.type(a), x, y, z.dtype.type(b))
-        output_storage[0][0] = z
+        output_storage[0][0] = gemm_op(z, z.dtype.type(a), x, y, z.dtype.type(b), self.inplace)
 
 
 @node_rewriter([Gemm])

@@ -98,7 +98,7 @@ def test_compiled_blas_calls_are_cached_per_blas():
     """
     from deeplearning_tutorial.ops import blas
 
-    for fn in (blas.gemm_into, blas.gemv_into, blas._gemm_column_major):
+    for fn in (blas.gemm_into, blas.gemv_into, blas.gemm_op, blas._gemm_column_major):
         (key,) = [cell.cell_contents for cell in fn.py_func.__closure__]
         assert numpy.dtype(blas.BLAS_INT).name in key
         assert all(f"_{name}_{blas.BLAS_VERSION}" in key for name in ("sgemm", "dgemm", "sgemv", "dgemv"))

@@ -24,7 +24,7 @@ from pytensor.link.numba.dispatch.basic import (
 )
 from pytensor.tensor.blas import Dot22, Dot22Scalar, Gemm, Gemv
 
-from deeplearning_tutorial.ops.blas import BLAS_CACHE_KEY, BLAS_DTYPES, gemm_into, gemv_into
+from deeplearning_tutorial.ops.blas import BLAS_CACHE_KEY, BLAS_DTYPES, gemm_into, gemm_op, gemv_into
 
 
 def _blas_dtypes(node):
@@ -67,16 +67,7 @@ def numba_funcify_Gemm(op, node, **kwargs):
 
     @numba_njit(fastmath=False)
     def gemm(z, a, x, y, b):
-        shape = (x.shape[0], y.shape[1])
-        if z.shape != shape:
-            # z broadcasts against the product (Gemm allows it): a new array.
-            out = np.broadcast_to(z, shape).copy()
-        elif inplace:
-            out = z
-        else:
-            out = z.copy()
-        gemm_into(out, a[()], x, y, b[()])
-        return out
+        return gemm_op(z, a[()], x, y, b[()], inplace)
 
     return gemm, BLAS_CACHE_KEY
 
