@@ -9,16 +9,16 @@ its NumPy value is copied to the device on every call.
 """
 
 import os
-import statistics
 import sys
-import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.dirname(HERE), HERE]
 
 import numpy  # noqa: E402
 import pytensor  # noqa: E402
 import pytensor.tensor as pt  # noqa: E402
 from pytensor.compile.mode import get_mode  # noqa: E402
+from step_time import median_call_seconds  # noqa: E402
 
 from deeplearning_tutorial.link import load_backend  # noqa: E402
 
@@ -28,12 +28,7 @@ def per_call(mode, calls):
     index = pt.lscalar()
     fn = pytensor.function([index], data[index].sum(), mode=mode)
     float(fn(0))
-    times = []
-    for i in range(calls):
-        started = time.perf_counter()
-        float(fn(i % 50000))
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return median_call_seconds(fn, calls, 50000)
 
 
 def main():

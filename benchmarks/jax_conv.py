@@ -22,13 +22,15 @@ FORMULATIONS = ("xla", "im2col")
 
 
 def use_xla():
-    """Register XLA's convolution for the three convolution ops, in place of the package's im2col."""
-    import jax
+    """Make the package's three convolution ops use XLA's convolution in place of its im2col.
+
+    The package's JAX implementations (and so both gradients, the transposes
+    of the function) look up `_correlation` when they are converted, so
+    replacing it is enough.
+    """
     from jax import lax
-    from pytensor.link.jax.dispatch import jax_funcify
 
     import deeplearning_tutorial.link.jax.ops.conv as package
-    from deeplearning_tutorial.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights
     from deeplearning_tutorial.ops.shapes import conv_padding
 
     def correlation(op, node):
@@ -49,40 +51,13 @@ def use_xla():
 
         return correlate
 
-    @jax_funcify.register(Conv2d)
-    def conv(op, node, **kwargs):
-        return correlation(op, node)
-
-    @jax_funcify.register(Conv2dGradInputs)
-    def grad_inputs(op, node, **kwargs):
-        correlate, dtype = correlation(op, node), node.outputs[0].type.dtype
-        static_size = package._static_size(node, "input size")
-
-        def transpose(w, gz, size):
-            x = jax.ShapeDtypeStruct((gz.shape[0], w.shape[1], *static_size(size)), dtype)
-            return jax.linear_transpose(lambda images: correlate(images, w), x)(gz.astype(dtype))[0]
-
-        return transpose
-
-    @jax_funcify.register(Conv2dGradWeights)
-    def grad_weights(op, node, **kwargs):
-        correlate, dtype = correlation(op, node), node.outputs[0].type.dtype
-        static_size = package._static_size(node, "filter size")
-
-        def transpose(x, gz, size):
-            w = jax.ShapeDtypeStruct((gz.shape[1], x.shape[1], *static_size(size)), dtype)
-            return jax.linear_transpose(lambda filters: correlate(x, filters), w)(gz.astype(dtype))[0]
-
-        return transpose
+    package._correlation = correlation
 
 
 def measure(formulation, calls):
     """Median time of LeNet's JAX training step with ``formulation``, in seconds."""
-    import statistics
-    import time
-
     import pytensor
-    from step_time import training_step
+    from step_time import median_call_seconds, training_step
 
     from deeplearning_tutorial.link import jax  # noqa: F401 (the package's implementations first)
 
@@ -91,12 +66,7 @@ def measure(formulation, calls):
         use_xla()
     step = training_step("convolutional_mlp")
     float(step(0))
-    times = []
-    for i in range(calls):
-        started = time.perf_counter()
-        float(step(i % 100))
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return median_call_seconds(step, calls, 100)
 
 
 def main():

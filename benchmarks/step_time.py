@@ -45,19 +45,26 @@ def training_step(name):
         pytensor.function = compile_function
 
 
-def main():
-    name = sys.argv[1] if len(sys.argv) > 1 else "mlp"
-    calls = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
-    step = training_step(name)
-    n_batches = tutorials.n_train_batches(name)
+def median_call_seconds(fn, calls, n_indices):
+    """Median seconds of ``float(fn(i % n_indices))`` over ``calls`` calls.
+
+    ``float`` waits for the result, as the tutorials' loops do when they
+    print (under JAX a call returns before the device is done).
+    """
     times = []
     for i in range(calls):
         started = time.perf_counter()
-        cost = step(i % n_batches)
-        float(cost)  # waits for the result, as the tutorials' loops do when they print
+        float(fn(i % n_indices))
         times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main():
+    name = sys.argv[1] if len(sys.argv) > 1 else "mlp"
+    calls = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+    seconds = median_call_seconds(training_step(name), calls, tutorials.n_train_batches(name))
     config = f"{pytensor.config.mode} {pytensor.config.floatX}"
-    print(f"{name} training step, {config}: {statistics.median(times) * 1e6:.0f} us per call (median of {calls})")
+    print(f"{name} training step, {config}: {seconds * 1e6:.0f} us per call (median of {calls})")
 
 
 if __name__ == "__main__":
