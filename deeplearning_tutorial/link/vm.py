@@ -14,15 +14,20 @@ like Theano's C code, which never warned about floating-point exceptions.
 Errors are reported as PyTensor reports them, naming the node.
 """
 
+import contextlib
+
 import numpy as np
 from pytensor.link.utils import raise_with_op
 from pytensor.link.vm import Loop, VMLinker
+
+from deeplearning_tutorial.ops import blas
 
 
 class QuietLoop(Loop):
     """`Loop` without the thunk wrappers, under one ``errstate`` per call."""
 
     _steps = None
+    _blas_threads = None
 
     def _make_steps(self):
         clears = self.post_thunk_clear or [()] * len(self.thunks)
@@ -33,8 +38,14 @@ class QuietLoop(Loop):
             steps.append((thunk, perform, node, thunk.inputs, thunk.outputs, clear))
         return steps
 
+    def _blas_context(self):
+        """One BLAS thread for the whole call if a node splits its work across the cores itself."""
+        if self._blas_threads is None:
+            self._blas_threads = any(getattr(node.op, "splits_work_across_cores", False) for node in self.nodes)
+        return blas.one_thread() if self._blas_threads else contextlib.nullcontext()
+
     def __call__(self):
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), self._blas_context():
             if self.time_thunks:
                 return super().__call__()
             if self._steps is None:

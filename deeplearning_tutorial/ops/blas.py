@@ -25,6 +25,7 @@ is how Theano computed it: the float64 MLP ends its first epoch within
 1e-14 of the historical parameters either way (tests/test_mlp.py).
 """
 
+import contextlib
 import ctypes
 import glob
 import os
@@ -56,11 +57,37 @@ def _find_blas():
                 routines = {name: getattr(library, f"scipy_{name}_64_") for name in _ROUTINES}
             except AttributeError:
                 continue
-            return 1, np.int64, {name: ctypes.cast(f, ctypes.c_void_p).value for name, f in routines.items()}
-    return 2, np.int32, {name: get_cython_function_address("scipy.linalg.cython_blas", name) for name in _ROUTINES}
+            addresses = {name: ctypes.cast(f, ctypes.c_void_p).value for name, f in routines.items()}
+            return 1, np.int64, addresses, _thread_count_functions(library, "64_")
+    addresses = {name: get_cython_function_address("scipy.linalg.cython_blas", name) for name in _ROUTINES}
+    return 2, np.int32, addresses, _scipy_thread_count_functions()
 
 
-BLAS_VERSION, BLAS_INT, _addresses = _find_blas()
+def _thread_count_functions(library, suffix):
+    """OpenBLAS's (get, set) of its number of threads in ``library``, or None."""
+    try:
+        get = getattr(library, f"scipy_openblas_get_num_threads{suffix}")
+        set_ = getattr(library, f"scipy_openblas_set_num_threads{suffix}")
+    except AttributeError:
+        return None
+    get.restype, set_.restype, set_.argtypes = ctypes.c_int, None, [ctypes.c_int]
+    return get, set_
+
+
+def _scipy_thread_count_functions():
+    """The thread count functions of the OpenBLAS SciPy's wheels bundle (whose BLAS we then call), or None."""
+    import scipy
+
+    scipy_dir = os.path.dirname(scipy.__file__)
+    for pattern in ("../scipy.libs/*scipy_openblas-*", ".dylibs/*scipy_openblas.*"):
+        for path in glob.glob(os.path.join(scipy_dir, pattern)):
+            functions = _thread_count_functions(ctypes.CDLL(path), "")
+            if functions is not None:
+                return functions
+    return None
+
+
+BLAS_VERSION, BLAS_INT, _addresses, _thread_counts = _find_blas()
 # Part of the Numba backend's cache keys for code that calls these
 # functions: which BLAS, and the version of the calling code here (change it
 # when that code, or the routines' names, change).
@@ -250,7 +277,37 @@ def _blas_calls(blas_key):
     return gemm_into, gemv_into, gemm_op
 
 
-gemm_into, gemv_into, gemm_op = _blas_calls(f"{sorted(_symbols.values())} {np.dtype(BLAS_INT).name}")
+# Names the BLAS that compiled code calls: its routines and integer width.
+BLAS_KEY = f"{sorted(_symbols.values())} {np.dtype(BLAS_INT).name}"
+gemm_into, gemv_into, gemm_op = _blas_calls(BLAS_KEY)
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run the BLAS that compiled code calls on one thread inside the block.
+
+    For code that splits its work across the cores itself (`im2col`): each
+    of its threads makes its own BLAS calls, and a BLAS running threads of
+    its own beside them would oversubscribe the cores.  Its idle threads
+    also busy-wait for a while after each call: BLAS must not have run on
+    several threads just before either, which is why the ``NUMPY`` mode's
+    virtual machine keeps a whole call on one BLAS thread when it holds
+    such code (`deeplearning_tutorial.link.vm`).  Does nothing when the
+    BLAS's thread count cannot be set.
+    """
+    if _thread_counts is None:
+        yield
+        return
+    get, set_ = _thread_counts
+    before = get()
+    if before == 1:
+        yield
+        return
+    set_(1)
+    try:
+        yield
+    finally:
+        set_(before)
 
 
 class BlasGemm(Gemm):

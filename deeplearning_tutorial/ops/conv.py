@@ -10,18 +10,18 @@ amounts) and ``subsample`` strides the output (`shapes.output_length`).
 
 The convolution copies the image patches into a matrix ("im2col") and
 multiplies it by the filter matrix, so nearly all the work is BLAS matrix
-products.  Images go a few at a time, so that each patch matrix is still in
-the processor's cache when BLAS reads it.
+products (`im2col`).  Images go a few at a time, so that each patch matrix
+is still in the processor's cache when BLAS reads it.
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.tensor.basic import as_tensor_variable
 from pytensor.tensor.type import tensor
 
-from deeplearning_tutorial.ops import loops
+from deeplearning_tutorial.ops import im2col
+from deeplearning_tutorial.ops.blas import one_thread
 from deeplearning_tutorial.ops.shapes import conv_output_shape, conv_padding, output_length, spatial_shape
 from deeplearning_tutorial.ops.validation import (
     as_bool,
@@ -46,18 +46,11 @@ from deeplearning_tutorial.ops.validation import (
 _CHUNK_BYTES = 1 << 20
 
 
-# Convolution arithmetic on NumPy arrays.
-#
-# The output and both gradients are cross-correlations of a zero-padded
-# image `img` (B, C, Hp, Wp) with kernels `wk` (F, C, kr, kc); a true
-# convolution passes flipped kernels.  Through the patch view `win`
-# (B, C, oh, ow, kr, kc), win[b, c, i, j, u, v] = img[b, c, i*sr + u, j*sc + v]:
-#     out[b, f, i, j] = sum over c, u, v of win[b, c, i, j, u, v] * wk[f, c, u, v]
-# The patches are copied into a matrix with one column per output position.
-# The copy is fast when it moves long contiguous runs: kc*C values of a
-# channels-last image, or ow values of an image row (channel-major layout,
-# best for few channels, like the first LeNet layer); `_channels_last`
-# chooses.
+# The arithmetic is in `im2col`; here the images are padded and laid out,
+# the filters made a matrix, and the chunk size chosen.  The patch copy is
+# fast when it moves long contiguous runs: kc*C values of a channels-last
+# image, or ow values of an image row (channel-major, best for few
+# channels, like the first LeNet layer); `_channels_last` chooses.
 
 
 def _channels_last(channels, kernel_cols, out_cols, col_stride):
@@ -65,52 +58,31 @@ def _channels_last(channels, kernel_cols, out_cols, col_stride):
     return channels * kernel_cols >= row_run
 
 
-def _image_buffer(shape, dtype, channels_last):
-    """Zeros of logical shape (B, C, H, W), stored channels-last or channel-major."""
-    b, c, h, w = shape
-    if channels_last:
-        return np.zeros((b, h, w, c), dtype).transpose(0, 3, 1, 2)
-    return np.zeros((c, b, h, w), dtype).transpose(1, 0, 2, 3)
-
-
 def _padded_image(x, pad, channels_last):
-    if pad == (0, 0) and not channels_last:
-        return x
+    """``x`` (B, C, H, W) zero-padded, as a C-contiguous (B, H, W, C) array if ``channels_last``."""
     b, c, h, w = x.shape
-    img = _image_buffer((b, c, h + 2 * pad[0], w + 2 * pad[1]), x.dtype, channels_last)
-    img[:, :, pad[0] : pad[0] + h, pad[1] : pad[1] + w] = x
+    (pr, pc) = pad
+    if channels_last:
+        img = np.zeros((b, h + 2 * pr, w + 2 * pc, c), x.dtype)
+        img[:, pr : pr + h, pc : pc + w] = x.transpose(0, 2, 3, 1)
+        return img
+    if pad == (0, 0):
+        return x
+    img = np.zeros((b, c, h + 2 * pr, w + 2 * pc), x.dtype)
+    img[:, :, pr : pr + h, pc : pc + w] = x
     return img
 
 
-def _patches(img, kernel_shape, stride, out_shape):
-    (sr, sc), (oh, ow) = stride, out_shape
-    win = sliding_window_view(img, kernel_shape, axis=(2, 3))
-    return win[:, :, : (oh - 1) * sr + 1 : sr, : (ow - 1) * sc + 1 : sc]
-
-
-def _patch_matrix(win, channels_last):
-    """The patches copied into a (C*kr*kc, positions) matrix (a transposed view if channels-last)."""
-    b, c, oh, ow, kr, kc = win.shape
-    if channels_last:
-        return win.transpose(0, 2, 3, 4, 5, 1).reshape(b * oh * ow, kr * kc * c).T
-    return win.transpose(1, 4, 5, 0, 2, 3).reshape(c * kr * kc, b * oh * ow)
-
-
 def _filter_matrix(wk, channels_last):
-    """The kernels as an (F, C*kr*kc) matrix, columns ordered like the patch matrix's rows."""
+    """The kernels as a C-contiguous (F, C*kr*kc) matrix, columns ordered like the patch matrix's cells."""
     if channels_last:
         wk = wk.transpose(0, 2, 3, 1)
-    return wk.reshape(wk.shape[0], -1)
+    return np.ascontiguousarray(wk.reshape(wk.shape[0], -1))
 
 
-def _chunks(n_images, bytes_per_image):
-    step = max(1, _CHUNK_BYTES // max(1, bytes_per_image))
-    return [(start, min(start + step, n_images)) for start in range(0, n_images, step)]
-
-
-def _by_filter(g, start, stop):
-    """Images start:stop of an output gradient (B, F, P) as an (F, positions) matrix."""
-    return g[start:stop].transpose(1, 0, 2).reshape(g.shape[1], -1)
+def _images_per_chunk(cells, positions, itemsize):
+    """How many images' patches make one matrix product (`_CHUNK_BYTES`)."""
+    return max(1, _CHUNK_BYTES // max(1, cells * positions * itemsize))
 
 
 def _correlate(x, wk, pad, stride, out_shape):
@@ -118,12 +90,12 @@ def _correlate(x, wk, pad, stride, out_shape):
     f, _, kr, kc = wk.shape
     positions = out_shape[0] * out_shape[1]
     channels_last = _channels_last(c, kc, out_shape[1], stride[1])
-    win = _patches(_padded_image(x, pad, channels_last), (kr, kc), stride, out_shape)
     wm = _filter_matrix(wk, channels_last)
     out = np.empty((b, f, positions), x.dtype)
-    for start, stop in _chunks(b, wm.shape[1] * positions * x.itemsize):
-        product = wm @ _patch_matrix(win[start:stop], channels_last)
-        out[start:stop] = product.reshape(f, stop - start, positions).transpose(1, 0, 2)
+    chunk = _images_per_chunk(wm.shape[1], positions, x.itemsize)
+    image = _padded_image(x, pad, channels_last)
+    with one_thread():
+        im2col.correlate(image, wm, (kr, kc), stride, out_shape, channels_last, chunk, out)
     return out.reshape(b, f, *out_shape)
 
 
@@ -132,19 +104,16 @@ def _correlate_grad_kernels(x, gz, kernel_shape, pad, stride):
     f, oh, ow = gz.shape[1:]
     kr, kc = kernel_shape
     channels_last = _channels_last(c, kc, ow, stride[1])
-    win = _patches(_padded_image(x, pad, channels_last), kernel_shape, stride, (oh, ow))
-    g = gz.reshape(b, f, oh * ow)
-    grad = np.zeros((f, c * kr * kc), x.dtype)
-    for start, stop in _chunks(b, c * kr * kc * oh * ow * x.itemsize):
-        grad += _by_filter(g, start, stop) @ _patch_matrix(win[start:stop], channels_last).T
+    grad = np.empty((f, c * kr * kc), x.dtype)
+    chunk = _images_per_chunk(c * kr * kc, oh * ow, x.itemsize)
+    image = _padded_image(x, pad, channels_last)
+    with one_thread():
+        im2col.correlate_grad_kernels(
+            image, gz.reshape(b, f, oh * ow), kernel_shape, stride, (oh, ow), channels_last, chunk, grad
+        )
     if channels_last:
         return grad.reshape(f, kr, kc, c).transpose(0, 3, 1, 2)
     return grad.reshape(f, c, kr, kc)
-
-
-def _by_position(g, start, stop):
-    """Images start:stop of an output gradient (B, F, P) as a (positions, F) matrix."""
-    return g[start:stop].transpose(0, 2, 1).reshape(-1, g.shape[1])
 
 
 def _correlate_grad_input(gz, wk, input_shape, pad, stride):
@@ -156,9 +125,9 @@ def _correlate_grad_input(gz, wk, input_shape, pad, stride):
     (h, w), (pr, pc) = input_shape, pad
     image = np.zeros((b, h + 2 * pr, w + 2 * pc, c), gz.dtype)
     wm = _filter_matrix(wk, channels_last=True)
-    g = gz.reshape(b, f, oh * ow)
-    for start, stop in _chunks(b, wm.shape[1] * oh * ow * gz.itemsize):
-        loops.col2im(_by_position(g, start, stop) @ wm, (kr, kc), stride, image[start:stop])
+    chunk = _images_per_chunk(wm.shape[1], oh * ow, gz.itemsize)
+    with one_thread():
+        im2col.correlate_grad_input(gz.reshape(b, f, oh * ow), wm, (kr, kc), stride, chunk, image)
     return np.ascontiguousarray(image[:, pr : pr + h, pc : pc + w].transpose(0, 3, 1, 2))
 
 
@@ -168,6 +137,11 @@ def _correlate_grad_input(gz, wk, input_shape, pad, stride):
 
 class _ConvBase(Op):
     __props__ = ("border_mode", "subsample", "filter_flip")
+
+    # The arithmetic runs on every core, each thread calling BLAS on one
+    # thread (`blas.one_thread`); the NUMPY mode's virtual machine keeps
+    # BLAS on one thread for a whole call that holds such a node.
+    splits_work_across_cores = True
 
     def __init__(self, border_mode="valid", subsample=(1, 1), filter_flip=True):
         self.border_mode = conv_border_mode(border_mode)

@@ -1,0 +1,174 @@
+"""The convolution's arithmetic: image patches copied into a matrix, then one BLAS product.
+
+The output and both gradients of `conv.Conv2d` are cross-correlations of
+a zero-padded image with kernels (a true convolution passes flipped
+kernels, `conv._ConvBase._kernels`).  With the patch of output position
+(i, j) taken from rows i*sr .. i*sr+kr-1 and columns j*sc .. j*sc+kc-1:
+
+    out[b, f, i, j] = sum over c, u, v of img[b, c, i*sr + u, j*sc + v] * wk[f, c, u, v]
+
+Copying every patch into a matrix ("im2col") turns this into one matrix
+product with the filters as a matrix, which BLAS runs near the
+processor's peak.  Images go a chunk at a time (``chunk`` images), so
+the patch matrix is still in cache when BLAS reads it; the chunk size
+also fixes how the kernels' gradient is summed over the batch, so it is
+chosen by the caller (`conv`), the same for every op.
+
+A patch is copied fastest in long contiguous runs, which depend on the
+image layout:
+  - channels-last, ``img`` (B, H, W, C): one kernel row of a patch is
+    kc*C contiguous values; the patch matrix has a row per output position
+    and columns in (u, v, c) order;
+  - channel-major, ``img`` (B, C, H, W): one row of the patch matrix per
+    (c, u, v) cell, filled with runs of an image row (best with few
+    channels, like LeNet's first layer).
+``wm`` is the filter matrix, (F, kr*kc*C), its columns in the patch
+matrix's cell order.
+
+The copies, the product and the moves of its result into place happen in
+one compiled function per op, without NumPy's temporaries between them.
+The products are BLAS ``gemm`` calls (`blas.gemm_into`) with the operands
+of NumPy's ``@`` before, so the bits are the same; each result is added to
+a running sum (the kernels' gradient) only after its product is complete,
+as ``grad += a @ b`` did.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from deeplearning_tutorial.ops.blas import BLAS_KEY, gemm_into
+from deeplearning_tutorial.ops.loops import col2im
+
+
+def _compiled(blas_key):
+    """The three convolution functions, cached on disk under ``blas_key``.
+
+    They call BLAS through `gemm_into`; like `blas._blas_calls`, they name
+    the BLAS in their disk cache's key, so code compiled for one BLAS is
+    never loaded for another.
+    """
+    global _fill_patches
+
+    @njit(cache=True)
+    def _fill_patches(img, kernel_shape, stride, out_shape, channels_last, start, stop, patches):
+        """Patches of images start:stop into ``patches``: (n*P, K) if channels-last, else (K, n*P)."""
+        blas_key  # noqa: B018 (part of the disk cache's key: see _compiled)
+        kr, kc = kernel_shape
+        sr, sc = stride
+        oh, ow = out_shape
+        positions = oh * ow
+        if channels_last:
+            n, h, w, c = img.shape
+            rows = img.reshape(n, h, w * c)
+            run = kc * c
+            for b in range(start, stop):
+                for i in range(oh):
+                    for j in range(ow):
+                        row = patches[((b - start) * oh + i) * ow + j]
+                        first = j * sc * c
+                        for u in range(kr):
+                            src = rows[b, i * sr + u]
+                            for t in range(run):
+                                row[u * run + t] = src[first + t]
+        else:
+            c = img.shape[1]
+            for ch in range(c):
+                for u in range(kr):
+                    for v in range(kc):
+                        row = patches[(ch * kr + u) * kc + v]
+                        for b in range(start, stop):
+                            for i in range(oh):
+                                src = img[b, ch, i * sr + u]
+                                first = ((b - start) * oh + i) * ow
+                                # A separate loop for a unit stride, which the compiler vectorises.
+                                if sc == 1:
+                                    for j in range(ow):
+                                        row[first + j] = src[v + j]
+                                else:
+                                    for j in range(ow):
+                                        row[first + j] = src[v + j * sc]
+
+    @njit(cache=True, parallel=True)
+    def correlate(img, wm, kernel_shape, stride, out_shape, channels_last, chunk, out):
+        """The correlation of ``img`` with the filters ``wm`` into ``out`` (B, F, P)."""
+        blas_key  # noqa: B018 (part of the disk cache's key: see _compiled)
+        n_images, n_filters, positions = out.shape
+        cells = wm.shape[1]
+        for index in prange(-(-n_images // chunk)):
+            start = index * chunk
+            stop = min(start + chunk, n_images)
+            if channels_last:
+                width = (stop - start) * positions
+                patches = np.empty((width, cells), img.dtype)
+                product = np.empty((width, n_filters), img.dtype)
+                _fill_patches(img, kernel_shape, stride, out_shape, True, start, stop, patches)
+                gemm_into(product, 1.0, patches, wm.T, 0.0)
+                for b in range(start, stop):
+                    for p in range(positions):
+                        source = product[(b - start) * positions + p]
+                        for f in range(n_filters):
+                            out[b, f, p] = source[f]
+            else:
+                # An image's product has the layout of its output: no move.
+                patches = np.empty((cells, positions), img.dtype)
+                for b in range(start, stop):
+                    _fill_patches(img, kernel_shape, stride, out_shape, False, b, b + 1, patches)
+                    gemm_into(out[b], 1.0, wm, patches, 0.0)
+
+    @njit(cache=True, parallel=True)
+    def correlate_grad_kernels(img, gz, kernel_shape, stride, out_shape, channels_last, chunk, grad):
+        """Gradient of the filter matrix, (F, K), from the output gradient ``gz`` (B, F, P), into ``grad``.
+
+        Each chunk's product goes into a buffer of its own; they are added
+        up afterwards in chunk order, so the sum does not depend on which
+        thread finished first.
+        """
+        blas_key  # noqa: B018 (part of the disk cache's key: see _compiled)
+        n_images, n_filters, positions = gz.shape
+        cells = grad.shape[1]
+        n_chunks = -(-n_images // chunk)
+        products = np.empty((n_chunks, n_filters, cells), gz.dtype)
+        for index in prange(n_chunks):
+            start = index * chunk
+            stop = min(start + chunk, n_images)
+            width = (stop - start) * positions
+            by_filter = np.empty((n_filters, width), gz.dtype)
+            for f in range(n_filters):
+                for b in range(start, stop):
+                    by_filter[f, (b - start) * positions : (b - start + 1) * positions] = gz[b, f]
+            if channels_last:
+                patches = np.empty((width, cells), gz.dtype)
+                _fill_patches(img, kernel_shape, stride, out_shape, True, start, stop, patches)
+                gemm_into(products[index], 1.0, by_filter, patches, 0.0)
+            else:
+                patches = np.empty((cells, width), gz.dtype)
+                _fill_patches(img, kernel_shape, stride, out_shape, False, start, stop, patches)
+                gemm_into(products[index], 1.0, by_filter, patches.T, 0.0)
+        grad[:] = 0
+        for index in range(n_chunks):
+            grad += products[index]
+
+    @njit(cache=True, parallel=True)
+    def correlate_grad_input(gz, wm, kernel_shape, stride, chunk, image):
+        """Add the input gradient into the padded channels-last ``image`` (B, H, W, C), which holds zeros."""
+        blas_key  # noqa: B018 (part of the disk cache's key: see _compiled)
+        n_images, n_filters, positions = gz.shape
+        cells = wm.shape[1]
+        for index in prange(-(-n_images // chunk)):
+            start = index * chunk
+            stop = min(start + chunk, n_images)
+            width = (stop - start) * positions
+            by_position = np.empty((width, n_filters), gz.dtype)
+            for b in range(start, stop):
+                for p in range(positions):
+                    row = by_position[(b - start) * positions + p]
+                    for f in range(n_filters):
+                        row[f] = gz[b, f, p]
+            cols = np.empty((width, cells), gz.dtype)
+            gemm_into(cols, 1.0, by_position, wm, 0.0)
+            col2im(cols, kernel_shape, stride, image[start:stop])
+
+    return correlate, correlate_grad_kernels, correlate_grad_input
+
+
+correlate, correlate_grad_kernels, correlate_grad_input = _compiled(BLAS_KEY)
