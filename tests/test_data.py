@@ -3,6 +3,9 @@
 import gzip
 import os
 import pickle
+import struct
+import subprocess
+import sys
 
 import numpy
 import pytest
@@ -35,6 +38,62 @@ def test_the_tutorial_file_has_the_published_digests(mnist_path):
     assert [x.shape for x, _ in splits] == [(50000, 784), (10000, 784), (10000, 784)]
     assert [x.dtype for x, _ in splits] == ["float32"] * 3
     assert [y.dtype for _, y in splits] == ["int64"] * 3
+
+
+class Python2Pickler(pickle._Pickler):
+    """Writes every string as Python 2 wrote its ``str`` (BINSTRING), as in mnist.pkl.gz."""
+
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def save_string(self, obj):
+        raw = obj.encode("latin1") if isinstance(obj, str) else obj
+        self.write(pickle.BINSTRING + struct.pack("<i", len(raw)) + raw)
+        self.memoize(obj)
+
+    dispatch[str] = dispatch[bytes] = save_string
+
+
+def test_reads_python2_strings_into_the_arrays(tmp_path):
+    splits = small_splits()
+    path = tmp_path / "py2.pkl.gz"
+    with gzip.open(path, "wb") as f:
+        Python2Pickler(f, protocol=2).dump(splits)
+    for (x, y), (ex, ey) in zip(data.read_dataset(str(path)), splits):
+        for got, expected in ((x, ex), (y, ey)):
+            assert got.dtype == expected.dtype and got.shape == expected.shape
+            assert got.tobytes() == expected.tobytes()
+        assert isinstance(x.base, bytes) and x.flags.writeable  # the string read is the array's memory
+
+
+READ_PEAK = """
+import sys
+from deeplearning_tutorial import data
+
+def peak_kb():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+
+before = peak_kb()
+splits = data.read_dataset(sys.argv[1])
+print(before, peak_kb(), sum(x.nbytes + y.nbytes for x, y in splits))
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the peak memory from /proc (Linux)")
+def test_reading_mnist_holds_the_images_once(mnist_path):
+    """Reading adds no more than the arrays themselves to the peak memory: no second copy of the images."""
+    done = subprocess.run([sys.executable, "-c", READ_PEAK, mnist_path], capture_output=True, text=True, check=True)
+    before_kb, after_kb, nbytes = map(int, done.stdout.split())
+    assert (after_kb - before_kb) * 1024 < nbytes + (16 << 20)
+
+
+def test_pickle_cut_short_inside_a_complete_gzip(tmp_path):
+    path = tmp_path / "short.pkl.gz"
+    content = pickle.dumps(small_splits(), protocol=2)
+    with gzip.open(path, "wb") as f:
+        f.write(content[: len(content) // 2])
+    with pytest.raises(data.DataError, match=r"short\.pkl\.gz.*not a readable pickle.*truncated"):
+        data.read_dataset(str(path))
 
 
 def test_missing_file(tmp_path):

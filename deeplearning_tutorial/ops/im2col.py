@@ -56,7 +56,6 @@ def _compiled(blas_key):
         kr, kc = kernel_shape
         sr, sc = stride
         oh, ow = out_shape
-        positions = oh * ow
         if channels_last:
             n, h, w, c = img.shape
             rows = img.reshape(n, h, w * c)

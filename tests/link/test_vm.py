@@ -6,9 +6,11 @@ import numpy
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from pytensor.tensor.blas import Dot22
 
 from deeplearning_tutorial.link.vm import QuietLoop
 from deeplearning_tutorial.modes import NUMPY
+from deeplearning_tutorial.ops import Conv2d, blas, conv2d
 from deeplearning_tutorial.ops.minibatch import StaticLengthSlice
 
 
@@ -62,3 +64,35 @@ def test_updates_and_repeated_calls():
     step = pytensor.function([x], (W * x).sum(), updates=[(W, W - 0.5 * x)], mode=NUMPY)
     assert [float(step(numpy.arange(3.0))) for _ in range(3)] == [3.0, 0.5, -2.0]
     numpy.testing.assert_array_equal(W.get_value(), [1.0, -0.5, -2.0])
+
+
+def test_a_call_holding_a_node_that_splits_its_work_keeps_blas_on_one_thread(monkeypatch):
+    """The whole call, not only that node: BLAS's idle threads would busy-wait against the node's."""
+    get, set_ = blas._thread_counts
+    seen = []
+
+    def record(op_class):
+        perform = op_class.perform
+
+        def recording(self, node, inputs, outputs):
+            seen.append((op_class.__name__, get()))
+            return perform(self, node, inputs, outputs)
+
+        monkeypatch.setattr(op_class, "perform", recording)
+
+    record(Conv2d)
+    record(Dot22)
+    x, w, m = pt.tensor4("x"), pt.tensor4("w"), pt.matrix("m")
+    fn = pytensor.function([x, w, m], [conv2d(x, w).sum(), pt.dot(m, m)], mode=NUMPY)
+    without_conv = pytensor.function([m], pt.dot(m, m), mode=NUMPY)
+    before = get()
+    set_(2)
+    try:
+        fn(numpy.ones((2, 1, 4, 4)), numpy.ones((3, 1, 2, 2)), numpy.ones((3, 3)))
+        assert sorted(seen) == [("Conv2d", 1), ("Dot22", 1)]
+        assert get() == 2
+        seen.clear()
+        without_conv(numpy.ones((3, 3)))
+        assert seen == [("Dot22", 2)]
+    finally:
+        set_(before)

@@ -14,6 +14,7 @@ import pytensor.tensor as T
 import pytest
 
 from deeplearning_tutorial.modes import NUMPY, numpy_mode
+from deeplearning_tutorial.ops import blas
 from deeplearning_tutorial.ops.blas import BlasGemm, gemm_into
 
 
@@ -102,3 +103,23 @@ def test_compiled_blas_calls_are_cached_per_blas():
         (key,) = [cell.cell_contents for cell in fn.py_func.__closure__]
         assert numpy.dtype(blas.BLAS_INT).name in key
         assert all(f"_{name}_{blas.BLAS_VERSION}" in key for name in ("sgemm", "dgemm", "sgemv", "dgemv"))
+
+
+def test_one_thread_sets_blas_to_one_thread_and_restores_it():
+    """NumPy's bundled OpenBLAS, which this package calls, exposes its thread count."""
+    assert blas._thread_counts is not None
+    get, set_ = blas._thread_counts
+    before = get()
+    set_(2)
+    try:
+        with blas.one_thread():
+            assert get() == 1
+            with blas.one_thread():
+                assert get() == 1
+            assert get() == 1
+        assert get() == 2
+        with pytest.raises(RuntimeError), blas.one_thread():
+            raise RuntimeError
+        assert get() == 2
+    finally:
+        set_(before)

@@ -6,6 +6,7 @@ differences (`verify_grad`), and every argument error is checked while the
 graph is built.
 """
 
+import numba
 import numpy
 import pytensor
 import pytensor.tensor as pt
@@ -226,3 +227,24 @@ def test_float16_is_computed_in_float32_and_stays_float16():
     x16, w16 = x.astype("float16").astype("float64"), w.astype("float16").astype("float64")
     expected = reference_pool(reference_conv2d(x16, w16), (2, 2))
     numpy.testing.assert_allclose(result, expected, rtol=2e-3)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv2d_results_do_not_depend_on_the_number_of_threads(dtype):
+    """Each thread's products are BLAS calls on one thread, and chunk sums are added in chunk order."""
+    rng = numpy.random.RandomState(4)
+    x = rng.uniform(-1, 1, (9, 3, 10, 9)).astype(dtype)
+    w = rng.uniform(-1, 1, (4, 3, 3, 2)).astype(dtype)
+    X, W = pt.tensor4(dtype=dtype), pt.tensor4(dtype=dtype)
+    out = conv2d(X, W)
+    fn = compiled([X, W], [out, *pytensor.grad((out**2).sum(), [X, W])], NUMPY)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = fn(x, w)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        every = fn(x, w)
+    finally:
+        numba.set_num_threads(threads)
+    for a, b in zip(one, every):
+        numpy.testing.assert_array_equal(a, b)
