@@ -28,7 +28,8 @@ L2 penalty in one compiled pass (`deeplearning_tutorial.ops.reductions`),
 the one-call ``gemm``, and element-wise nodes that call NumPy once, in
 place where they can (`deeplearning_tutorial.ops.elemwise`).  Its virtual
 machine (`deeplearning_tutorial.link.vm`) calls each node's ``perform``
-directly.
+directly, and keeps BLAS on one thread for the calls whose convolution and
+pooling run on every core themselves.
 
 ``NUMBA_BLAS`` (`deeplearning_tutorial.link.numba_blas`) compiles the
 whole graph with Numba like ``NUMBA`` but keeps the BLAS rewrites, so it
@@ -83,7 +84,8 @@ NUMPY_REWRITES = {
     # The L2 penalty in one compiled pass (ops/reductions.py).
     "sum_of_squares": (dfs_rewriter(local_sum_of_squares), 2.5),
     # Each weight update one BLAS call (ops/blas.py), once the in-place BLAS
-    # rewrites (50.2) have made the Gemm nodes in place.
+    # rewrites (50.2) have made the Gemm nodes in place; Gemm and Dot22 split
+    # across the cores when the call keeps BLAS on one thread.
     "blas_gemm": (dfs_rewriter(local_blas_gemm), 70.5),
     # Element-wise nodes with one NumPy call each (ops/elemwise.py), once
     # the in-place rewrites (50.5) have chosen which write into an input.

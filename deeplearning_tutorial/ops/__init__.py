@@ -7,7 +7,10 @@ multi-channel images against a bank of filters, and it has no pooling.  This
 package supplies both, with the semantics of Theano 1.0:
 
 `conv`
-    `conv2d` and its gradient ops (im2col and BLAS matrix products).
+    `conv2d` and its gradient ops.
+`im2col`
+    Their arithmetic: image patches copied into matrices and multiplied by
+    BLAS, compiled, split by image across the cores.
 `pool`
     `pool_2d` and its gradient ops.
 `shapes`
@@ -26,7 +29,8 @@ rewrites (`deeplearning_tutorial.modes`):
 `reductions`
     The L2 penalty ``sum(W ** 2)`` in one pass.
 `blas`
-    Each weight update (``Gemm``) in one BLAS call, in place, as in Theano.
+    Each weight update (``Gemm``) in one BLAS call, in place, as in Theano;
+    BLAS kept on one thread while the ops above run their own threads.
 
 The ops compute with NumPy in ``perform``, and so do their gradients, so
 they run under every PyTensor backend.  Nothing here imports a backend: the

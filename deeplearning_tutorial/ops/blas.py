@@ -31,11 +31,12 @@ import glob
 import os
 
 import llvmlite.binding
+import numba
 import numpy as np
-from numba import njit, types
+from numba import njit, prange, types
 from numba.core.extending import get_cython_function_address
 from pytensor.graph.rewriting.basic import node_rewriter
-from pytensor.tensor.blas import Gemm
+from pytensor.tensor.blas import Dot22, Gemm
 
 _ROUTINES = ("sgemm", "dgemm", "sgemv", "dgemv")
 
@@ -160,7 +161,7 @@ def _blas_calls(blas_key):
     module globals: a compiled function closed over would be part of the
     key too, and pickles differently in every process.
     """
-    global _gemm_column_major, gemm_into
+    global _gemm_column_major, gemm_into, gemm_by_rows
 
     @njit(cache=True)
     def _gemm_column_major(c, ldc, alpha, a, b, beta):
@@ -255,9 +256,18 @@ def _blas_calls(blas_key):
             _dgemv(*args)
         return out
 
+    @njit(cache=True, parallel=True)
+    def gemm_by_rows(z, alpha, x, y, beta, parts):
+        """`gemm_into` as ``parts`` BLAS calls, one per block of rows of ``z``, run on as many threads."""
+        blas_key  # noqa: B018 (part of the disk cache's key: see _blas_calls)
+        m = z.shape[0]
+        for part in prange(parts):
+            first, stop = part * m // parts, (part + 1) * m // parts
+            gemm_into(z[first:stop], alpha, x[first:stop], y, beta)
+
     @njit(cache=True)
-    def gemm_op(z, alpha, x, y, beta, inplace):
-        """What ``Gemm`` computes, ``beta * z + alpha * x @ y``, in one BLAS call.
+    def gemm_op(z, alpha, x, y, beta, inplace, parts):
+        """What ``Gemm`` computes, ``beta * z + alpha * x @ y``, in ``parts`` BLAS calls (`gemm_by_rows`).
 
         Into ``z`` when ``inplace`` and ``z`` has the product's shape; into a
         new array when ``z`` broadcasts against the product (``Gemm`` allows
@@ -271,15 +281,18 @@ def _blas_calls(blas_key):
             out = z
         else:
             out = z.copy()
-        gemm_into(out, alpha, x, y, beta)
+        if parts > 1:
+            gemm_by_rows(out, alpha, x, y, beta, parts)
+        else:
+            gemm_into(out, alpha, x, y, beta)
         return out
 
-    return gemm_into, gemv_into, gemm_op
+    return gemm_into, gemv_into, gemm_by_rows, gemm_op
 
 
 # Names the BLAS that compiled code calls: its routines and integer width.
 BLAS_KEY = f"{sorted(_symbols.values())} {np.dtype(BLAS_INT).name}"
-gemm_into, gemv_into, gemm_op = _blas_calls(BLAS_KEY)
+gemm_into, gemv_into, gemm_by_rows, gemm_op = _blas_calls(BLAS_KEY)
 
 
 @contextlib.contextmanager
@@ -295,34 +308,75 @@ def one_thread():
     such code (`deeplearning_tutorial.link.vm`).  Does nothing when the
     BLAS's thread count cannot be set.
     """
-    if _thread_counts is None:
-        yield
-        return
-    get, set_ = _thread_counts
-    before = get()
-    if before == 1:
-        yield
-        return
-    set_(1)
+    global _one_thread_depth
+    _one_thread_depth += 1
     try:
-        yield
+        if _thread_counts is None:
+            yield
+            return
+        get, set_ = _thread_counts
+        before = get()
+        if before == 1:
+            yield
+            return
+        set_(1)
+        try:
+            yield
+        finally:
+            set_(before)
     finally:
-        set_(before)
+        _one_thread_depth -= 1
+
+
+_one_thread_depth = 0
+
+# Multiply-adds below which a product stays one BLAS call: threads cost
+# more than they save (OpenBLAS draws its own line at 65536 * 4).
+_SPLIT_MIN_WORK = 1 << 22
+
+
+def _parts(x, y):
+    """How many BLAS calls on as many threads a product x @ y takes: several only inside `one_thread`.
+
+    Outside it BLAS runs its own threads; inside, the products of a large
+    dense layer (LeNet's 800 x 500) would otherwise run on one core.
+    """
+    if not _one_thread_depth or x.shape[0] * x.shape[1] * y.shape[1] < _SPLIT_MIN_WORK:
+        return 1
+    return min(numba.get_num_threads(), x.shape[0])
 
 
 class BlasGemm(Gemm):
-    """PyTensor's ``Gemm``, ``b * z + a * dot(x, y)``, computed by one BLAS call (in place if ``inplace``)."""
+    """PyTensor's ``Gemm``, ``b * z + a * dot(x, y)``, computed by one BLAS call (in place if ``inplace``).
+
+    Inside `one_thread` a large product is split by rows across the cores.
+    """
 
     def perform(self, node, inputs, output_storage):
         z, a, x, y, b = inputs
         if z.dtype.name not in BLAS_DTYPES or z.ndim != 2:
             return super().perform(node, inputs, output_storage)
-        output_storage[0][0] = gemm_op(z, z.dtype.type(a), x, y, z.dtype.type(b), self.inplace)
+        output_storage[0][0] = gemm_op(z, z.dtype.type(a), x, y, z.dtype.type(b), self.inplace, _parts(x, y))
 
 
-@node_rewriter([Gemm])
+class BlasDot22(Dot22):
+    """PyTensor's ``Dot22``, split by rows across the cores inside `one_thread`; NumPy's ``dot`` otherwise."""
+
+    def perform(self, node, inputs, output_storage):
+        x, y = inputs
+        parts = _parts(x, y)
+        if parts == 1 or x.dtype != y.dtype or x.dtype.name not in BLAS_DTYPES:
+            return super().perform(node, inputs, output_storage)
+        z = np.empty((x.shape[0], y.shape[1]), x.dtype)
+        gemm_by_rows(z, 1.0, x, y, 0.0, parts)
+        output_storage[0][0] = z
+
+
+@node_rewriter([Gemm, Dot22])
 def local_blas_gemm(fgraph, node):
-    """``Gemm`` -> `BlasGemm`, keeping its in-place flag."""
-    if type(node.op) is not Gemm:
-        return None
-    return BlasGemm(inplace=node.op.inplace).make_node(*node.inputs).outputs
+    """``Gemm`` -> `BlasGemm`, keeping its in-place flag, and ``Dot22`` -> `BlasDot22`."""
+    if type(node.op) is Gemm:
+        return BlasGemm(inplace=node.op.inplace).make_node(*node.inputs).outputs
+    if type(node.op) is Dot22:
+        return BlasDot22().make_node(*node.inputs).outputs
+    return None

@@ -123,3 +123,37 @@ def test_one_thread_sets_blas_to_one_thread_and_restores_it():
         assert get() == 2
     finally:
         set_(before)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_product_split_by_rows_is_the_product(dtype):
+    rng = numpy.random.default_rng(3)
+    x, y = rng.standard_normal((7, 5)).astype(dtype), rng.standard_normal((5, 4)).astype(dtype)
+    z = rng.standard_normal((7, 4)).astype(dtype)
+    whole = z.copy()
+    gemm_into(whole, 0.5, x, y, 2.0)
+    for parts in (1, 2, 3, 7):
+        split = z.copy()
+        blas.gemm_by_rows(split, 0.5, x, y, 2.0, parts)
+        numpy.testing.assert_allclose(split, whole, rtol=1e-6 if dtype == "float32" else 1e-14)
+
+
+def test_large_products_are_split_across_the_cores_only_inside_one_thread(monkeypatch):
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    big, small = numpy.ones((256, 128)), numpy.ones((128, 128))
+    assert blas._parts(big, small) == 1
+    with blas.one_thread():
+        assert blas._parts(big, small) == 2
+        assert blas._parts(numpy.ones((2, 3)), numpy.ones((3, 4))) == 1
+    assert blas._parts(big, small) == 1
+
+
+def test_dot22_becomes_blas_dot22_and_computes_the_product():
+    x, y = T.matrix("x"), T.matrix("y")
+    fn = pytensor.function([x, y], T.tanh(T.dot(x, y)), mode=NUMPY)
+    assert any(isinstance(node.op, blas.BlasDot22) for node in fn.maker.fgraph.apply_nodes)
+    rng = numpy.random.default_rng(5)
+    a, b = rng.standard_normal((300, 200)), rng.standard_normal((200, 150))
+    numpy.testing.assert_allclose(fn(a, b), numpy.tanh(a @ b), rtol=1e-13)
+    with blas.one_thread():
+        numpy.testing.assert_allclose(fn(a, b), numpy.tanh(a @ b), rtol=1e-13)
