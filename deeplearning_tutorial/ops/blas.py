@@ -31,12 +31,13 @@ import glob
 import os
 
 import llvmlite.binding
-import numba
 import numpy as np
-from numba import njit, prange, types
+from numba import njit, types
 from numba.core.extending import get_cython_function_address
 from pytensor.graph.rewriting.basic import node_rewriter
 from pytensor.tensor.blas import Dot22, Gemm
+
+from deeplearning_tutorial.ops import threads
 
 _ROUTINES = ("sgemm", "dgemm", "sgemv", "dgemv")
 
@@ -161,7 +162,7 @@ def _blas_calls(blas_key):
     module globals: a compiled function closed over would be part of the
     key too, and pickles differently in every process.
     """
-    global _gemm_column_major, gemm_into, gemm_by_rows
+    global _gemm_column_major, gemm_into, gemm_output, _gemm_flat
 
     @njit(cache=True)
     def _gemm_column_major(c, ldc, alpha, a, b, beta):
@@ -256,43 +257,90 @@ def _blas_calls(blas_key):
             _dgemv(*args)
         return out
 
-    @njit(cache=True, parallel=True)
-    def gemm_by_rows(z, alpha, x, y, beta, parts):
-        """`gemm_into` as ``parts`` BLAS calls, one per block of rows of ``z``, run on as many threads."""
-        blas_key  # noqa: B018 (part of the disk cache's key: see _blas_calls)
-        m = z.shape[0]
-        for part in prange(parts):
-            first, stop = part * m // parts, (part + 1) * m // parts
-            gemm_into(z[first:stop], alpha, x[first:stop], y, beta)
+    @njit(cache=True, nogil=True)
+    def _gemm_flat(m, n, k, alpha, x, ldx, transpose_x, y, ldy, transpose_y, beta, z, ldz):
+        """``z = alpha * op(x) @ op(y) + beta * z`` in one BLAS call, each matrix row-major from a flat array's start.
 
-    @njit(cache=True)
-    def gemm_op(z, alpha, x, y, beta, inplace, parts):
-        """What ``Gemm`` computes, ``beta * z + alpha * x @ y``, in ``parts`` BLAS calls (`gemm_by_rows`).
-
-        Into ``z`` when ``inplace`` and ``z`` has the product's shape; into a
-        new array when ``z`` broadcasts against the product (``Gemm`` allows
-        it) or the op is not in place.
+        ``z`` is m x n with rows ``ldz`` apart; ``x`` is m x k, or k x m
+        transposed (``transpose_x``), with rows ``ldx`` apart; ``y`` likewise.
+        Flat arrays and flags, not views, so that it is compiled once per
+        dtype: every new combination of array layouts would be compiled anew.
         """
         blas_key  # noqa: B018 (part of the disk cache's key: see _blas_calls)
-        shape = (x.shape[0], y.shape[1])
+        if m == 0 or n == 0:
+            return
+        # Row-major z is column-major z.T = op(y).T @ op(x).T: y comes first.
+        flags = np.empty(2, np.uint8)
+        flags[0] = _T if transpose_y else _N
+        flags[1] = _T if transpose_x else _N
+        sizes = np.empty(6, BLAS_INT)
+        sizes[0], sizes[1], sizes[2] = n, m, k
+        sizes[3], sizes[4], sizes[5] = max(1, ldy), max(1, ldx), max(1, ldz)
+        scalars = _alpha_beta(alpha, beta, z.dtype)
+        args = (
+            flags[0:].ctypes, flags[1:].ctypes, sizes[0:].ctypes, sizes[1:].ctypes, sizes[2:].ctypes,
+            scalars[0:].ctypes, y.ctypes, sizes[3:].ctypes, x.ctypes, sizes[4:].ctypes,
+            scalars[1:].ctypes, z.ctypes, sizes[5:].ctypes,
+        )  # fmt: skip
+        if z.itemsize == 4:
+            _sgemm(*args)
+        else:
+            _dgemm(*args)
+
+    @njit(cache=True, nogil=True)
+    def gemm_rows_major(z, alpha, x, transpose_x, y, transpose_y, beta):
+        """``z = alpha * op(x) @ op(y) + beta * z`` for C-contiguous ``z``, ``x`` and ``y``, in one BLAS call.
+
+        op transposes its operand when asked (see `_gemm_flat`).
+        """
+        blas_key  # noqa: B018 (part of the disk cache's key: see _blas_calls)
+        m, n = z.shape
+        k = x.shape[0] if transpose_x else x.shape[1]
+        x_flat, y_flat, z_flat = x.ravel(), y.ravel(), z.ravel()
+        _gemm_flat(m, n, k, alpha, x_flat, x.shape[1], transpose_x, y_flat, y.shape[1], transpose_y, beta, z_flat, n)
+
+    @njit(cache=True, nogil=True)
+    def gemm_rows(z, alpha, x, transpose_x, y, transpose_y, beta, first, stop):
+        """`gemm_rows_major` for blocks first:stop of `ROW_BLOCK` rows of ``z``, a BLAS call each (`threads.split`)."""
+        blas_key  # noqa: B018 (part of the disk cache's key: see _blas_calls)
+        m, n = z.shape
+        k = x.shape[0] if transpose_x else x.shape[1]
+        x_flat, y_flat, z_flat = x.ravel(), y.ravel(), z.ravel()
+        for block in range(first, stop):
+            top = block * ROW_BLOCK
+            rows = min(ROW_BLOCK, m - top)
+            # Row `top` of op(x): row `top` of x, or its column `top`.
+            x_start = top if transpose_x else top * x.shape[1]
+            _gemm_flat(
+                rows, n, k, alpha, x_flat[x_start:], x.shape[1], transpose_x,
+                y_flat, y.shape[1], transpose_y, beta, z_flat[top * n :], n,
+            )  # fmt: skip
+
+    @njit(cache=True)
+    def gemm_output(z, shape, inplace):
+        """Where ``Gemm`` writes: ``z`` when ``inplace`` and ``z`` has the product's ``shape``, else a new array.
+
+        A copy of ``z`` broadcast to the product's shape (``Gemm`` allows it),
+        or of ``z`` itself for an op that is not in place.
+        """
         if z.shape != shape:
-            out = np.broadcast_to(z, shape).copy()
-        elif inplace:
-            out = z
-        else:
-            out = z.copy()
-        if parts > 1:
-            gemm_by_rows(out, alpha, x, y, beta, parts)
-        else:
-            gemm_into(out, alpha, x, y, beta)
+            return np.broadcast_to(z, shape).copy()
+        return z if inplace else z.copy()
+
+    @njit(cache=True)
+    def gemm_op(z, alpha, x, y, beta, inplace):
+        """What ``Gemm`` computes, ``beta * z + alpha * x @ y``, in one BLAS call (see `gemm_output`)."""
+        blas_key  # noqa: B018 (part of the disk cache's key: see _blas_calls)
+        out = gemm_output(z, (x.shape[0], y.shape[1]), inplace)
+        gemm_into(out, alpha, x, y, beta)
         return out
 
-    return gemm_into, gemv_into, gemm_by_rows, gemm_op
+    return gemm_into, gemm_rows_major, gemm_rows, gemv_into, gemm_output, gemm_op
 
 
 # Names the BLAS that compiled code calls: its routines and integer width.
 BLAS_KEY = f"{sorted(_symbols.values())} {np.dtype(BLAS_INT).name}"
-gemm_into, gemv_into, gemm_by_rows, gemm_op = _blas_calls(BLAS_KEY)
+gemm_into, gemm_rows_major, gemm_rows, gemv_into, gemm_output, gemm_op = _blas_calls(BLAS_KEY)
 
 
 @contextlib.contextmanager
@@ -330,20 +378,41 @@ def one_thread():
 
 _one_thread_depth = 0
 
+# Rows of a product per BLAS call when `threads.split` runs it on every
+# core: fixed, so the calls, and the results, do not depend on how many
+# cores there are.
+ROW_BLOCK = 128
 # Multiply-adds below which a product stays one BLAS call: threads cost
 # more than they save (OpenBLAS draws its own line at 65536 * 4).
 _SPLIT_MIN_WORK = 1 << 22
 
 
-def _parts(x, y):
-    """How many BLAS calls on as many threads a product x @ y takes: several only inside `one_thread`.
+def _split(x, y):
+    """Whether x @ y runs as blocks of rows on every core: only large products inside `one_thread`.
 
     Outside it BLAS runs its own threads; inside, the products of a large
     dense layer (LeNet's 800 x 500) would otherwise run on one core.
     """
-    if not _one_thread_depth or x.shape[0] * x.shape[1] * y.shape[1] < _SPLIT_MIN_WORK:
-        return 1
-    return min(numba.get_num_threads(), x.shape[0])
+    return bool(_one_thread_depth) and threads.THREADS > 1 and x.shape[0] * x.shape[1] * y.shape[1] >= _SPLIT_MIN_WORK
+
+
+def _row_major(a):
+    """``a`` as a C-contiguous array and whether it stands for its transpose (an F-contiguous ``a``)."""
+    if a.flags.c_contiguous:
+        return a, False
+    if a.flags.f_contiguous:
+        return a.T, True
+    return np.ascontiguousarray(a), False
+
+
+def _product_into(z, alpha, x, y, beta, split):
+    """``z = alpha * x @ y + beta * z`` for a C-contiguous ``z``: one BLAS call, or blocks of rows on every core."""
+    (x, transpose_x), (y, transpose_y) = _row_major(x), _row_major(y)
+    alpha, beta = float(alpha), float(beta)
+    if split:
+        threads.split(gemm_rows, -(-len(z) // ROW_BLOCK), z, alpha, x, transpose_x, y, transpose_y, beta)
+    else:
+        gemm_rows_major(z, alpha, x, transpose_x, y, transpose_y, beta)
 
 
 class BlasGemm(Gemm):
@@ -356,7 +425,13 @@ class BlasGemm(Gemm):
         z, a, x, y, b = inputs
         if z.dtype.name not in BLAS_DTYPES or z.ndim != 2:
             return super().perform(node, inputs, output_storage)
-        output_storage[0][0] = gemm_op(z, z.dtype.type(a), x, y, z.dtype.type(b), self.inplace, _parts(x, y))
+        a, b = z.dtype.type(a), z.dtype.type(b)
+        out = gemm_output(z, (x.shape[0], y.shape[1]), self.inplace)
+        if out.flags.c_contiguous:
+            _product_into(out, a, x, y, b, _split(x, y))
+        else:
+            gemm_into(out, a, x, y, b)
+        output_storage[0][0] = out
 
 
 class BlasDot22(Dot22):
@@ -364,11 +439,10 @@ class BlasDot22(Dot22):
 
     def perform(self, node, inputs, output_storage):
         x, y = inputs
-        parts = _parts(x, y)
-        if parts == 1 or x.dtype != y.dtype or x.dtype.name not in BLAS_DTYPES:
+        if not _split(x, y) or x.dtype != y.dtype or x.dtype.name not in BLAS_DTYPES:
             return super().perform(node, inputs, output_storage)
         z = np.empty((x.shape[0], y.shape[1]), x.dtype)
-        gemm_by_rows(z, 1.0, x, y, 0.0, parts)
+        _product_into(z, 1.0, x, y, 0.0, split=True)
         output_storage[0][0] = z
 
 

@@ -23,6 +23,7 @@ from pytensor.tensor.type import tensor
 from deeplearning_tutorial.ops import im2col
 from deeplearning_tutorial.ops.blas import one_thread
 from deeplearning_tutorial.ops.shapes import conv_output_shape, conv_padding, output_length, spatial_shape
+from deeplearning_tutorial.ops.threads import split
 from deeplearning_tutorial.ops.validation import (
     as_bool,
     as_dtype_of,
@@ -85,6 +86,10 @@ def _images_per_chunk(cells, positions, itemsize):
     return max(1, _CHUNK_BYTES // max(1, cells * positions * itemsize))
 
 
+def _n_chunks(n_images, chunk):
+    return -(-n_images // chunk)
+
+
 def _correlate(x, wk, pad, stride, out_shape):
     b, c = x.shape[:2]
     f, _, kr, kc = wk.shape
@@ -95,7 +100,7 @@ def _correlate(x, wk, pad, stride, out_shape):
     chunk = _images_per_chunk(wm.shape[1], positions, x.itemsize)
     image = _padded_image(x, pad, channels_last)
     with one_thread():
-        im2col.correlate(image, wm, (kr, kc), stride, out_shape, channels_last, chunk, out)
+        split(im2col.correlate, _n_chunks(b, chunk), image, wm, (kr, kc), stride, out_shape, channels_last, chunk, out)
     return out.reshape(b, f, *out_shape)
 
 
@@ -104,13 +109,17 @@ def _correlate_grad_kernels(x, gz, kernel_shape, pad, stride):
     f, oh, ow = gz.shape[1:]
     kr, kc = kernel_shape
     channels_last = _channels_last(c, kc, ow, stride[1])
-    grad = np.empty((f, c * kr * kc), x.dtype)
     chunk = _images_per_chunk(c * kr * kc, oh * ow, x.itemsize)
+    products = np.empty((_n_chunks(b, chunk), f, c * kr * kc), x.dtype)
     image = _padded_image(x, pad, channels_last)
     with one_thread():
-        im2col.correlate_grad_kernels(
-            image, gz.reshape(b, f, oh * ow), kernel_shape, stride, (oh, ow), channels_last, chunk, grad
+        split(
+            im2col.correlate_grad_kernels,
+            len(products),
+            *(image, gz.reshape(b, f, oh * ow), kernel_shape, stride, (oh, ow), channels_last, chunk, products),
         )
+    grad = np.empty((f, c * kr * kc), x.dtype)
+    im2col.sum_in_order(products, grad)
     if channels_last:
         return grad.reshape(f, kr, kc, c).transpose(0, 3, 1, 2)
     return grad.reshape(f, c, kr, kc)
@@ -127,7 +136,16 @@ def _correlate_grad_input(gz, wk, input_shape, pad, stride):
     wm = _filter_matrix(wk, channels_last=True)
     chunk = _images_per_chunk(wm.shape[1], oh * ow, gz.itemsize)
     with one_thread():
-        im2col.correlate_grad_input(gz.reshape(b, f, oh * ow), wm, (kr, kc), stride, chunk, image)
+        split(
+            im2col.correlate_grad_input,
+            _n_chunks(b, chunk),
+            gz.reshape(b, f, oh * ow),
+            wm,
+            (kr, kc),
+            stride,
+            chunk,
+            image,
+        )
     return np.ascontiguousarray(image[:, pr : pr + h, pc : pc + w].transpose(0, 3, 1, 2))
 
 

@@ -27,23 +27,23 @@ matrix's cell order.
 
 The copies, the product and the moves of its result into place happen in
 one compiled function per op, without NumPy's temporaries between them.
-The products are BLAS ``gemm`` calls (`blas.gemm_into`) with the operands
-of NumPy's ``@`` before, so the bits are the same; each result is added to
-a running sum (the kernels' gradient) only after its product is complete,
-as ``grad += a @ b`` did.
+The products are BLAS ``gemm`` calls (`blas.gemm_rows_major`) on
+C-contiguous buffers, so each function is compiled once per dtype.  The
+kernels' gradient is summed per chunk, then the chunks' sums in chunk
+order: the result does not depend on the number of threads.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from deeplearning_tutorial.ops.blas import BLAS_KEY, gemm_into
+from deeplearning_tutorial.ops.blas import BLAS_KEY, gemm_rows_major
 from deeplearning_tutorial.ops.loops import col2im
 
 
 def _compiled(blas_key):
     """The three convolution functions, cached on disk under ``blas_key``.
 
-    They call BLAS through `gemm_into`; like `blas._blas_calls`, they name
+    They call BLAS through `gemm_rows_major`; like `blas._blas_calls`, they name
     the BLAS in their disk cache's key, so code compiled for one BLAS is
     never loaded for another.
     """
@@ -87,87 +87,95 @@ def _compiled(blas_key):
                                     for j in range(ow):
                                         row[first + j] = src[v + j * sc]
 
-    @njit(cache=True, parallel=True)
-    def correlate(img, wm, kernel_shape, stride, out_shape, channels_last, chunk, out):
+    # Each function below does chunks first:stop of the images (`threads.split`).
+
+    @njit(cache=True, nogil=True)
+    def correlate(img, wm, kernel_shape, stride, out_shape, channels_last, chunk, out, first, stop):
         """The correlation of ``img`` with the filters ``wm`` into ``out`` (B, F, P)."""
         blas_key  # noqa: B018 (part of the disk cache's key: see _compiled)
         n_images, n_filters, positions = out.shape
         cells = wm.shape[1]
-        for index in prange(-(-n_images // chunk)):
+        if channels_last:
+            patches = np.empty((chunk * positions, cells), img.dtype)
+            product = np.empty((chunk * positions, n_filters), img.dtype)
+        else:
+            patches = np.empty((cells, positions), img.dtype)
+        for index in range(first, stop):
             start = index * chunk
-            stop = min(start + chunk, n_images)
+            end = min(start + chunk, n_images)
             if channels_last:
-                width = (stop - start) * positions
-                patches = np.empty((width, cells), img.dtype)
-                product = np.empty((width, n_filters), img.dtype)
-                _fill_patches(img, kernel_shape, stride, out_shape, True, start, stop, patches)
-                gemm_into(product, 1.0, patches, wm.T, 0.0)
-                for b in range(start, stop):
+                width = (end - start) * positions
+                _fill_patches(img, kernel_shape, stride, out_shape, True, start, end, patches[:width])
+                gemm_rows_major(product[:width], 1.0, patches[:width], False, wm, True, 0.0)
+                for b in range(start, end):
                     for p in range(positions):
                         source = product[(b - start) * positions + p]
                         for f in range(n_filters):
                             out[b, f, p] = source[f]
             else:
                 # An image's product has the layout of its output: no move.
-                patches = np.empty((cells, positions), img.dtype)
-                for b in range(start, stop):
+                for b in range(start, end):
                     _fill_patches(img, kernel_shape, stride, out_shape, False, b, b + 1, patches)
-                    gemm_into(out[b], 1.0, wm, patches, 0.0)
+                    gemm_rows_major(out[b], 1.0, wm, False, patches, False, 0.0)
 
-    @njit(cache=True, parallel=True)
-    def correlate_grad_kernels(img, gz, kernel_shape, stride, out_shape, channels_last, chunk, grad):
-        """Gradient of the filter matrix, (F, K), from the output gradient ``gz`` (B, F, P), into ``grad``.
+    @njit(cache=True, nogil=True)
+    def correlate_grad_kernels(img, gz, kernel_shape, stride, out_shape, channels_last, chunk, products, first, stop):
+        """Each chunk's gradient of the filter matrix, (F, K), from the output gradient ``gz`` (B, F, P).
 
-        Each chunk's product goes into a buffer of its own; they are added
-        up afterwards in chunk order, so the sum does not depend on which
-        thread finished first.
+        Into ``products[chunk index]``, to be added up in chunk order
+        (`sum_in_order`), so the sum does not depend on which thread
+        finished first.
         """
         blas_key  # noqa: B018 (part of the disk cache's key: see _compiled)
         n_images, n_filters, positions = gz.shape
-        cells = grad.shape[1]
-        n_chunks = -(-n_images // chunk)
-        products = np.empty((n_chunks, n_filters, cells), gz.dtype)
-        for index in prange(n_chunks):
+        cells = products.shape[2]
+        # Flat buffers, each chunk's matrices C-contiguous views of their starts.
+        by_filter_buffer = np.empty(n_filters * chunk * positions, gz.dtype)
+        patches_buffer = np.empty(chunk * positions * cells, gz.dtype)
+        for index in range(first, stop):
             start = index * chunk
-            stop = min(start + chunk, n_images)
-            width = (stop - start) * positions
-            by_filter = np.empty((n_filters, width), gz.dtype)
+            end = min(start + chunk, n_images)
+            width = (end - start) * positions
+            by_filter = by_filter_buffer[: n_filters * width].reshape(n_filters, width)
             for f in range(n_filters):
-                for b in range(start, stop):
+                for b in range(start, end):
                     by_filter[f, (b - start) * positions : (b - start + 1) * positions] = gz[b, f]
             if channels_last:
-                patches = np.empty((width, cells), gz.dtype)
-                _fill_patches(img, kernel_shape, stride, out_shape, True, start, stop, patches)
-                gemm_into(products[index], 1.0, by_filter, patches, 0.0)
+                patches = patches_buffer[: width * cells].reshape(width, cells)
             else:
-                patches = np.empty((cells, width), gz.dtype)
-                _fill_patches(img, kernel_shape, stride, out_shape, False, start, stop, patches)
-                gemm_into(products[index], 1.0, by_filter, patches.T, 0.0)
-        grad[:] = 0
-        for index in range(n_chunks):
-            grad += products[index]
+                patches = patches_buffer[: width * cells].reshape(cells, width)
+            _fill_patches(img, kernel_shape, stride, out_shape, channels_last, start, end, patches)
+            gemm_rows_major(products[index], 1.0, by_filter, False, patches, not channels_last, 0.0)
 
-    @njit(cache=True, parallel=True)
-    def correlate_grad_input(gz, wm, kernel_shape, stride, chunk, image):
+    @njit(cache=True, nogil=True)
+    def correlate_grad_input(gz, wm, kernel_shape, stride, chunk, image, first, stop):
         """Add the input gradient into the padded channels-last ``image`` (B, H, W, C), which holds zeros."""
         blas_key  # noqa: B018 (part of the disk cache's key: see _compiled)
         n_images, n_filters, positions = gz.shape
         cells = wm.shape[1]
-        for index in prange(-(-n_images // chunk)):
+        by_position = np.empty((chunk * positions, n_filters), gz.dtype)
+        cols = np.empty((chunk * positions, cells), gz.dtype)
+        for index in range(first, stop):
             start = index * chunk
-            stop = min(start + chunk, n_images)
-            width = (stop - start) * positions
-            by_position = np.empty((width, n_filters), gz.dtype)
-            for b in range(start, stop):
+            end = min(start + chunk, n_images)
+            width = (end - start) * positions
+            for b in range(start, end):
                 for p in range(positions):
                     row = by_position[(b - start) * positions + p]
                     for f in range(n_filters):
                         row[f] = gz[b, f, p]
-            cols = np.empty((width, cells), gz.dtype)
-            gemm_into(cols, 1.0, by_position, wm, 0.0)
-            col2im(cols, kernel_shape, stride, image[start:stop])
+            gemm_rows_major(cols[:width], 1.0, by_position[:width], False, wm, False, 0.0)
+            col2im(cols[:width], kernel_shape, stride, image[start:end])
 
     return correlate, correlate_grad_kernels, correlate_grad_input
 
 
 correlate, correlate_grad_kernels, correlate_grad_input = _compiled(BLAS_KEY)
+
+
+@njit(cache=True)
+def sum_in_order(products, total):
+    """``total`` = products[0] + products[1] + ..., added in that order, starting from zeros."""
+    total[:] = 0
+    for index in range(products.shape[0]):
+        total += products[index]

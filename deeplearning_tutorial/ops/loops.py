@@ -9,16 +9,17 @@ here as plain loops, compiled by Numba (a PyTensor dependency), which do the
 work in one pass.
 
 The general loops run on one thread.  The 2x2 pooling loops, the
-tutorials' pooling, split their slices across the cores: the ops that
-call them ask for BLAS on one thread (`blas.one_thread`), whose idle
-threads would otherwise busy-wait against theirs.
+tutorials' pooling, do a range of slices each, and release the GIL, so
+that `threads.split` runs them on every core; the ops that call them ask
+for BLAS on one thread (`blas.one_thread`), whose idle threads would
+otherwise busy-wait against theirs.
 
 The compiled code is cached on disk (``cache=True``), so only the first run
 on a machine compiles each loop, once per dtype.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
 @njit(cache=True)
@@ -186,11 +187,11 @@ def sum_of_squares(x):
 # compiler, about four times faster.
 
 
-@njit(cache=True, parallel=True)
-def pool_2x2(x, take_max, out):
-    """`pool` for 2x2 windows with stride 2 and no padding that all lie inside ``x``."""
+@njit(cache=True, nogil=True)
+def pool_2x2(x, take_max, out, first, stop):
+    """`pool` of slices first:stop, for 2x2 windows with stride 2 and no padding that all lie inside ``x``."""
     oh, ow = out.shape[1:]
-    for k in prange(x.shape[0]):
+    for k in range(first, stop):
         for i in range(oh):
             top, bottom, o = x[k, 2 * i], x[k, 2 * i + 1], out[k, i]
             for j in range(ow):
@@ -203,11 +204,14 @@ def pool_2x2(x, take_max, out):
                     o[j] = (a + b) + (c + d)
 
 
-@njit(cache=True, parallel=True)
-def max_pool_grad_2x2(x, maxout, gz, grad):
-    """`max_pool_grad` for the windows of `pool_2x2`; ``grad`` may hold anything where windows cover it."""
+@njit(cache=True, nogil=True)
+def max_pool_grad_2x2(x, maxout, gz, grad, first, stop):
+    """`max_pool_grad` of slices first:stop for the windows of `pool_2x2`.
+
+    ``grad`` may hold anything where windows cover it.
+    """
     oh, ow = maxout.shape[1:]
-    for k in prange(x.shape[0]):
+    for k in range(first, stop):
         for r in range(2 * oh):
             x_row, grad_row, max_row, gz_row = x[k, r], grad[k, r], maxout[k, r // 2], gz[k, r // 2]
             for j in range(ow):
@@ -217,11 +221,14 @@ def max_pool_grad_2x2(x, maxout, gz, grad):
                 grad_row[2 * j + 1] = 0.0 + g * (x_row[2 * j + 1] == m)
 
 
-@njit(cache=True, parallel=True)
-def spread_2x2(gz, grad):
-    """`spread` for the windows of `pool_2x2`; ``grad`` may hold anything where windows cover it."""
+@njit(cache=True, nogil=True)
+def spread_2x2(gz, grad, first, stop):
+    """`spread` of slices first:stop for the windows of `pool_2x2`.
+
+    ``grad`` may hold anything where windows cover it.
+    """
     oh, ow = gz.shape[1:]
-    for k in prange(gz.shape[0]):
+    for k in range(first, stop):
         for r in range(2 * oh):
             grad_row, gz_row = grad[k, r], gz[k, r // 2]
             for j in range(ow):

@@ -28,6 +28,7 @@ from pytensor.tensor.type import float_dtypes, tensor
 from deeplearning_tutorial.ops import loops
 from deeplearning_tutorial.ops.blas import one_thread
 from deeplearning_tutorial.ops.shapes import AXES, pool_output_length, window_counts
+from deeplearning_tutorial.ops.threads import split
 from deeplearning_tutorial.ops.validation import as_bool, as_work_array, int_pair
 
 POOL_MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
@@ -36,7 +37,7 @@ POOL_MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
 class _PoolBase(Op):
     __props__ = ("ws", "ignore_border", "stride", "pad", "mode")
 
-    # The 2x2 loops run on every core (`loops`); see `conv._ConvBase`.
+    # The 2x2 loops run on every core (`threads.split`); see `conv._ConvBase`.
     splits_work_across_cores = True
 
     def __init__(self, ws, ignore_border=True, stride=None, pad=(0, 0), mode="max"):
@@ -114,7 +115,7 @@ class Pool(_PoolBase):
         out = np.empty((len(slices), *out_shape), slices.dtype)
         if self._tiles_2x2(size, out_shape):
             with one_thread():
-                loops.pool_2x2(slices, self.mode == "max", out)
+                split(loops.pool_2x2, len(slices), slices, self.mode == "max", out)
         else:
             loops.pool(slices, self.ws, self.stride, self.pad, self.mode == "max", out)
         if self.mode.startswith("average"):
@@ -163,7 +164,7 @@ class MaxPoolGrad(_PoolBase):
         if self._tiles_2x2(slices.shape[1:], maxout.shape[1:]):
             grad = self._grad_buffer(slices.shape, maxout.shape[1:], slices.dtype)
             with one_thread():
-                loops.max_pool_grad_2x2(slices, maxout, gz, grad)
+                split(loops.max_pool_grad_2x2, len(slices), slices, maxout, gz, grad)
         else:
             grad = np.zeros_like(slices)
             loops.max_pool_grad(slices, maxout, gz, self.ws, self.stride, self.pad, grad)
@@ -190,7 +191,7 @@ class AveragePoolGrad(_PoolBase):
         if self._tiles_2x2(size, out_shape):
             grad = self._grad_buffer((len(gz), *size), out_shape, gz.dtype)
             with one_thread():
-                loops.spread_2x2(gz, grad)
+                split(loops.spread_2x2, len(gz), gz, grad)
         else:
             grad = np.zeros((len(gz), *size), gz.dtype)
             loops.spread(gz, self.ws, self.stride, self.pad, grad)

@@ -14,7 +14,7 @@ import pytensor.tensor as T
 import pytest
 
 from deeplearning_tutorial.modes import NUMPY, numpy_mode
-from deeplearning_tutorial.ops import blas
+from deeplearning_tutorial.ops import blas, threads
 from deeplearning_tutorial.ops.blas import BlasGemm, gemm_into
 
 
@@ -126,26 +126,30 @@ def test_one_thread_sets_blas_to_one_thread_and_restores_it():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_a_product_split_by_rows_is_the_product(dtype):
+def test_a_product_split_into_blocks_of_rows_is_the_product(dtype):
     rng = numpy.random.default_rng(3)
-    x, y = rng.standard_normal((7, 5)).astype(dtype), rng.standard_normal((5, 4)).astype(dtype)
-    z = rng.standard_normal((7, 4)).astype(dtype)
+    m = 2 * blas.ROW_BLOCK + 5
+    x, y = rng.standard_normal((m, 5)).astype(dtype), rng.standard_normal((5, 4)).astype(dtype)
+    z = rng.standard_normal((m, 4)).astype(dtype)
     whole = z.copy()
     gemm_into(whole, 0.5, x, y, 2.0)
-    for parts in (1, 2, 3, 7):
-        split = z.copy()
-        blas.gemm_by_rows(split, 0.5, x, y, 2.0, parts)
-        numpy.testing.assert_allclose(split, whole, rtol=1e-6 if dtype == "float32" else 1e-14)
+    for x_used, y_used in [(x, y), (numpy.asfortranarray(x), y), (x, numpy.asfortranarray(y))]:
+        for split in (False, True):
+            got = z.copy()
+            blas._product_into(got, 0.5, x_used, y_used, 2.0, split)
+            numpy.testing.assert_allclose(got, whole, rtol=1e-6 if dtype == "float32" else 1e-14)
+            if not split:
+                numpy.testing.assert_array_equal(got, whole)
 
 
 def test_large_products_are_split_across_the_cores_only_inside_one_thread(monkeypatch):
-    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(threads, "THREADS", 2)
     big, small = numpy.ones((256, 128)), numpy.ones((128, 128))
-    assert blas._parts(big, small) == 1
+    assert not blas._split(big, small)
     with blas.one_thread():
-        assert blas._parts(big, small) == 2
-        assert blas._parts(numpy.ones((2, 3)), numpy.ones((3, 4))) == 1
-    assert blas._parts(big, small) == 1
+        assert blas._split(big, small)
+        assert not blas._split(numpy.ones((2, 3)), numpy.ones((3, 4)))
+    assert not blas._split(big, small)
 
 
 def test_dot22_becomes_blas_dot22_and_computes_the_product():

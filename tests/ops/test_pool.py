@@ -175,19 +175,19 @@ def test_2x2_loops_give_the_bits_of_the_general_loops(rows, cols, dtype):
     for take_max in (True, False):
         want, got = numpy.empty((2, 13, oh, ow), dtype)
         loops.pool(x, (2, 2), (2, 2), (0, 0), take_max, want)
-        loops.pool_2x2(x, take_max, got)
+        loops.pool_2x2(x, take_max, got, 0, len(x))
         numpy.testing.assert_array_equal(got.view(bits), want.view(bits))
     maxout = numpy.empty((13, oh, ow), dtype)
     loops.pool(x, (2, 2), (2, 2), (0, 0), True, maxout)
     want, got = numpy.zeros((2, *x.shape), dtype)
     got[:, : 2 * oh, : 2 * ow] = 99.0  # the 2x2 loop writes every covered cell
     loops.max_pool_grad(x, maxout, gz, (2, 2), (2, 2), (0, 0), want)
-    loops.max_pool_grad_2x2(x, maxout, gz, got)
+    loops.max_pool_grad_2x2(x, maxout, gz, got, 0, len(x))
     numpy.testing.assert_array_equal(got.view(bits), want.view(bits))
     want, got = numpy.zeros((2, *x.shape), dtype)
     got[:, : 2 * oh, : 2 * ow] = 99.0
     loops.spread(gz, (2, 2), (2, 2), (0, 0), want)
-    loops.spread_2x2(gz, got)
+    loops.spread_2x2(gz, got, 0, len(gz))
     numpy.testing.assert_array_equal(got.view(bits), want.view(bits))
 
 
@@ -210,5 +210,5 @@ def test_the_tutorials_pooling_uses_the_2x2_loops(monkeypatch):
     out = pool_2d(X, (2, 2), ignore_border=True)
     x = numpy.random.default_rng(3).standard_normal((2, 3, 6, 8))
     value, grad = compiled([X], [out, pytensor.grad(out.sum(), X)], NUMPY)(x)
-    assert called == ["pool_2x2", "max_pool_grad_2x2"]
+    assert list(dict.fromkeys(called)) == ["pool_2x2", "max_pool_grad_2x2"]
     assert_close(value, reference_pool(x, (2, 2), True, None, (0, 0), "max"), "float64")

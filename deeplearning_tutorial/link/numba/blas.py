@@ -67,7 +67,7 @@ def numba_funcify_Gemm(op, node, **kwargs):
 
     @numba_njit(fastmath=False)
     def gemm(z, a, x, y, b):
-        return gemm_op(z, a[()], x, y, b[()], inplace, 1)
+        return gemm_op(z, a[()], x, y, b[()], inplace)
 
     return gemm, BLAS_CACHE_KEY
 
