@@ -106,6 +106,8 @@ def main():
     parser.add_argument("--floatX", default="float32")
     parser.add_argument("--theano", help="PYTHON:CODE_DIR of the historical code under Theano")
     args = parser.parse_args()
+    if args.epochs < 2:
+        parser.error(f"--epochs must be at least 2: the first epoch is not timed (got {args.epochs})")
 
     print(
         f"{'tutorial':<18} {'runner':<10} {'cold start':>10} {'warm start':>10} {'epoch':>9} {'epoch CPU':>9} "
