@@ -162,7 +162,7 @@ def _blas_calls(blas_key):
     module globals: a compiled function closed over would be part of the
     key too, and pickles differently in every process.
     """
-    global _gemm_column_major, gemm_into, gemm_output, _gemm_flat
+    global _gemm_column_major, gemm_into, gemm_output, gemm_flat
 
     @njit(cache=True)
     def _gemm_column_major(c, ldc, alpha, a, b, beta):
@@ -258,7 +258,7 @@ def _blas_calls(blas_key):
         return out
 
     @njit(cache=True, nogil=True)
-    def _gemm_flat(m, n, k, alpha, x, ldx, transpose_x, y, ldy, transpose_y, beta, z, ldz):
+    def gemm_flat(m, n, k, alpha, x, ldx, transpose_x, y, ldy, transpose_y, beta, z, ldz):
         """``z = alpha * op(x) @ op(y) + beta * z`` in one BLAS call, each matrix row-major from a flat array's start.
 
         ``z`` is m x n with rows ``ldz`` apart; ``x`` is m x k, or k x m
@@ -291,13 +291,13 @@ def _blas_calls(blas_key):
     def gemm_rows_major(z, alpha, x, transpose_x, y, transpose_y, beta):
         """``z = alpha * op(x) @ op(y) + beta * z`` for C-contiguous ``z``, ``x`` and ``y``, in one BLAS call.
 
-        op transposes its operand when asked (see `_gemm_flat`).
+        op transposes its operand when asked (see `gemm_flat`).
         """
         blas_key  # noqa: B018 (part of the disk cache's key: see _blas_calls)
         m, n = z.shape
         k = x.shape[0] if transpose_x else x.shape[1]
         x_flat, y_flat, z_flat = x.ravel(), y.ravel(), z.ravel()
-        _gemm_flat(m, n, k, alpha, x_flat, x.shape[1], transpose_x, y_flat, y.shape[1], transpose_y, beta, z_flat, n)
+        gemm_flat(m, n, k, alpha, x_flat, x.shape[1], transpose_x, y_flat, y.shape[1], transpose_y, beta, z_flat, n)
 
     @njit(cache=True, nogil=True)
     def gemm_rows(z, alpha, x, transpose_x, y, transpose_y, beta, first, stop):
@@ -311,7 +311,7 @@ def _blas_calls(blas_key):
             rows = min(ROW_BLOCK, m - top)
             # Row `top` of op(x): row `top` of x, or its column `top`.
             x_start = top if transpose_x else top * x.shape[1]
-            _gemm_flat(
+            gemm_flat(
                 rows, n, k, alpha, x_flat[x_start:], x.shape[1], transpose_x,
                 y_flat, y.shape[1], transpose_y, beta, z_flat[top * n :], n,
             )  # fmt: skip

@@ -126,9 +126,9 @@ def _correlate_grad_kernels(x, gz, kernel_shape, pad, stride):
 
 
 def _correlate_grad_input(gz, wk, input_shape, pad, stride):
-    # Always channels-last: the gradient of each patch is a row of kc*C
-    # contiguous values per kernel row, which `loops.col2im` adds into
-    # the image gradient in one pass.
+    # Always channels-last: the gradient of each patch is a run of kc*C
+    # contiguous values per kernel row, which `im2col.correlate_grad_input`
+    # adds into the image gradient.
     b, f, oh, ow = gz.shape
     c, kr, kc = wk.shape[1:]
     (h, w), (pr, pc) = input_shape, pad

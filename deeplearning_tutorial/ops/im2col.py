@@ -36,8 +36,7 @@ order: the result does not depend on the number of threads.
 import numpy as np
 from numba import njit
 
-from deeplearning_tutorial.ops.blas import BLAS_KEY, gemm_rows_major
-from deeplearning_tutorial.ops.loops import col2im
+from deeplearning_tutorial.ops.blas import BLAS_KEY, gemm_flat, gemm_rows_major
 
 
 def _compiled(blas_key):
@@ -47,45 +46,70 @@ def _compiled(blas_key):
     the BLAS in their disk cache's key, so code compiled for one BLAS is
     never loaded for another.
     """
-    global _fill_patches
+    global _fill_patches, _fill_rows, _groups
 
-    @njit(cache=True)
-    def _fill_patches(img, kernel_shape, stride, out_shape, channels_last, start, stop, patches):
-        """Patches of images start:stop into ``patches``: (n*P, K) if channels-last, else (K, n*P)."""
+    @njit(cache=True, nogil=True)
+    def _fill_patches(img, kernel_shape, stride, out_shape, start, stop, patches):
+        """Channel-major patches of images start:stop (``img`` (B, C, H, W)) into ``patches`` (K, n*P).
+
+        Row (c, u, v) of ``patches`` holds cell (u, v) of channel c of each
+        output position's patch, positions in (b, i, j) order.
+        """
         blas_key  # noqa: B018 (part of the disk cache's key: see _compiled)
         kr, kc = kernel_shape
         sr, sc = stride
         oh, ow = out_shape
-        if channels_last:
-            n, h, w, c = img.shape
-            rows = img.reshape(n, h, w * c)
-            run = kc * c
+        c = img.shape[1]
+        for ch in range(c):
+            for u in range(kr):
+                for v in range(kc):
+                    row = patches[(ch * kr + u) * kc + v]
+                    for b in range(start, stop):
+                        for i in range(oh):
+                            src = img[b, ch, i * sr + u]
+                            first = ((b - start) * oh + i) * ow
+                            # A separate loop for a unit stride, which the compiler vectorises.
+                            if sc == 1:
+                                for j in range(ow):
+                                    row[first + j] = src[v + j]
+                            else:
+                                for j in range(ow):
+                                    row[first + j] = src[v + j * sc]
+
+    @njit(cache=True, nogil=True)
+    def _fill_rows(img, kc, sc, ow, start, stop, rows):
+        """Kernel-row patches of channels-last images start:stop into ``rows`` (H, n, ow, kc*C).
+
+        rows[r, b - start, j] is the run of kc*C values of image b's row r
+        from column j*sc on: one kernel row of the patch of every output
+        position (i, j) with i*sr + u = r.
+        """
+        blas_key  # noqa: B018 (part of the disk cache's key: see _compiled)
+        n, h, w, c = img.shape
+        flat = img.reshape(n, h, w * c)
+        run = kc * c
+        for r in range(h):
             for b in range(start, stop):
-                for i in range(oh):
-                    for j in range(ow):
-                        row = patches[((b - start) * oh + i) * ow + j]
-                        first = j * sc * c
-                        for u in range(kr):
-                            src = rows[b, i * sr + u]
-                            for t in range(run):
-                                row[u * run + t] = src[first + t]
-        else:
-            c = img.shape[1]
-            for ch in range(c):
-                for u in range(kr):
-                    for v in range(kc):
-                        row = patches[(ch * kr + u) * kc + v]
-                        for b in range(start, stop):
-                            for i in range(oh):
-                                src = img[b, ch, i * sr + u]
-                                first = ((b - start) * oh + i) * ow
-                                # A separate loop for a unit stride, which the compiler vectorises.
-                                if sc == 1:
-                                    for j in range(ow):
-                                        row[first + j] = src[v + j]
-                                else:
-                                    for j in range(ow):
-                                        row[first + j] = src[v + j * sc]
+                src = flat[b, r]
+                for j in range(ow):
+                    target = rows[r, b - start, j]
+                    first = j * sc * c
+                    for t in range(run):
+                        target[t] = src[first + t]
+
+    # Channels-last, the patch of output (i, j) is kr runs of kc*C values,
+    # one per kernel row u, at rows[i*sr + u, b, j].  With the rows laid
+    # out (row, image, column), the runs of kernel row u for all outputs
+    # of a chunk form one matrix of rows (i, b, j), `_group_rows` of them
+    # in a block ``rows`` holds contiguously: all of them for a row stride
+    # of 1, one output row i at a time otherwise.  A product is then kr
+    # BLAS calls of kc*C cells each, and the patches are copied kc*C values
+    # per image row and column instead of kr times that.
+
+    @njit(cache=True)
+    def _groups(oh, sr):
+        """(groups, output rows per group) of the products over row patches (see above)."""
+        return (1, oh) if sr == 1 else (oh, 1)
 
     # Each function below does chunks first:stop of the images (`threads.split`).
 
@@ -95,28 +119,43 @@ def _compiled(blas_key):
         blas_key  # noqa: B018 (part of the disk cache's key: see _compiled)
         n_images, n_filters, positions = out.shape
         cells = wm.shape[1]
-        if channels_last:
-            patches = np.empty((chunk * positions, cells), img.dtype)
-            product = np.empty((chunk * positions, n_filters), img.dtype)
-        else:
+        kr, kc = kernel_shape
+        oh, ow = out_shape
+        if not channels_last:
+            # An image's product has the layout of its output: no move.
             patches = np.empty((cells, positions), img.dtype)
+            for index in range(first, stop):
+                start = index * chunk
+                for b in range(start, min(start + chunk, n_images)):
+                    _fill_patches(img, kernel_shape, stride, out_shape, b, b + 1, patches)
+                    gemm_rows_major(out[b], 1.0, wm, False, patches, False, 0.0)
+            return
+        height, run = img.shape[1], cells // kr
+        groups, rows_per_group = _groups(oh, stride[0])
+        rows_buffer = np.empty(height * chunk * ow * run, img.dtype)
+        product_buffer = np.empty(oh * chunk * ow * n_filters, img.dtype)
+        w_flat = wm.ravel()
         for index in range(first, stop):
             start = index * chunk
             end = min(start + chunk, n_images)
-            if channels_last:
-                width = (end - start) * positions
-                _fill_patches(img, kernel_shape, stride, out_shape, True, start, end, patches[:width])
-                gemm_rows_major(product[:width], 1.0, patches[:width], False, wm, True, 0.0)
+            n = end - start
+            rows = rows_buffer[: height * n * ow * run].reshape(height, n, ow, run)
+            _fill_rows(img, kc, stride[1], ow, start, end, rows)
+            r_flat, product = rows.ravel(), product_buffer[: oh * n * ow * n_filters]
+            for g in range(groups):
+                for u in range(kr):
+                    gemm_flat(
+                        rows_per_group * n * ow, n_filters, run, 1.0, r_flat[(g * stride[0] + u) * n * ow * run :], run,
+                        False, w_flat[u * run :], cells, True, 0.0 if u == 0 else 1.0,
+                        product[g * n * ow * n_filters :], n_filters,
+                    )  # fmt: skip
+            # Rows (i, b, j) of the product to out[b, f, (i, j)].
+            for i in range(oh):
                 for b in range(start, end):
-                    for p in range(positions):
-                        source = product[(b - start) * positions + p]
+                    for j in range(ow):
+                        source = ((i * n + b - start) * ow + j) * n_filters
                         for f in range(n_filters):
-                            out[b, f, p] = source[f]
-            else:
-                # An image's product has the layout of its output: no move.
-                for b in range(start, end):
-                    _fill_patches(img, kernel_shape, stride, out_shape, False, b, b + 1, patches)
-                    gemm_rows_major(out[b], 1.0, wm, False, patches, False, 0.0)
+                            out[b, f, i * ow + j] = product[source + f]
 
     @njit(cache=True, nogil=True)
     def correlate_grad_kernels(img, gz, kernel_shape, stride, out_shape, channels_last, chunk, products, first, stop):
@@ -129,6 +168,8 @@ def _compiled(blas_key):
         blas_key  # noqa: B018 (part of the disk cache's key: see _compiled)
         n_images, n_filters, positions = gz.shape
         cells = products.shape[2]
+        kr, kc = kernel_shape
+        oh, ow = out_shape
         if not channels_last:
             # An image at a time, its output gradient (F, P) as it lies in
             # ``gz``, each product added into the chunk's by BLAS (beta 1):
@@ -138,44 +179,89 @@ def _compiled(blas_key):
             for index in range(first, stop):
                 start = index * chunk
                 for b in range(start, min(start + chunk, n_images)):
-                    _fill_patches(img, kernel_shape, stride, out_shape, False, b, b + 1, patches)
+                    _fill_patches(img, kernel_shape, stride, out_shape, b, b + 1, patches)
                     beta = 0.0 if b == start else 1.0
                     gemm_rows_major(products[index], 1.0, gz[b], False, patches, True, beta)
             return
-        # Flat buffers, each chunk's matrices C-contiguous views of their starts.
-        by_filter_buffer = np.empty(n_filters * chunk * positions, gz.dtype)
-        patches_buffer = np.empty(chunk * positions * cells, gz.dtype)
+        height, run = img.shape[1], cells // kr
+        groups, rows_per_group = _groups(oh, stride[0])
+        rows_buffer = np.empty(height * chunk * ow * run, gz.dtype)
+        by_filter_buffer = np.empty(n_filters * oh * chunk * ow, gz.dtype)
         for index in range(first, stop):
             start = index * chunk
             end = min(start + chunk, n_images)
-            width = (end - start) * positions
-            by_filter = by_filter_buffer[: n_filters * width].reshape(n_filters, width)
+            n = end - start
+            rows = rows_buffer[: height * n * ow * run].reshape(height, n, ow, run)
+            _fill_rows(img, kc, stride[1], ow, start, end, rows)
+            # The output gradient with columns in the rows' (i, b, j) order.
+            width = oh * n * ow
+            by_filter = by_filter_buffer[: n_filters * width]
             for f in range(n_filters):
-                for b in range(start, end):
-                    by_filter[f, (b - start) * positions : (b - start + 1) * positions] = gz[b, f]
-            patches = patches_buffer[: width * cells].reshape(width, cells)
-            _fill_patches(img, kernel_shape, stride, out_shape, True, start, end, patches)
-            gemm_rows_major(products[index], 1.0, by_filter, False, patches, False, 0.0)
+                for i in range(oh):
+                    for b in range(start, end):
+                        at = f * width + (i * n + b - start) * ow
+                        for j in range(ow):
+                            by_filter[at + j] = gz[b, f, i * ow + j]
+            r_flat, p_flat = rows.ravel(), products[index].ravel()
+            for g in range(groups):
+                for u in range(kr):
+                    gemm_flat(
+                        n_filters, run, rows_per_group * n * ow, 1.0, by_filter[g * n * ow :], width, False,
+                        r_flat[(g * stride[0] + u) * n * ow * run :], run, False, 0.0 if g == 0 else 1.0,
+                        p_flat[u * run :], cells,
+                    )  # fmt: skip
 
     @njit(cache=True, nogil=True)
     def correlate_grad_input(gz, wm, kernel_shape, stride, chunk, image, first, stop):
-        """Add the input gradient into the padded channels-last ``image`` (B, H, W, C), which holds zeros."""
+        """Add the input gradient into the padded channels-last ``image`` (B, H, W, C), which holds zeros.
+
+        The gradients of the row patches are summed by BLAS (beta 1) into
+        one buffer laid out like them, then added into the image.
+        """
         blas_key  # noqa: B018 (part of the disk cache's key: see _compiled)
         n_images, n_filters, positions = gz.shape
         cells = wm.shape[1]
-        by_position = np.empty((chunk * positions, n_filters), gz.dtype)
-        cols = np.empty((chunk * positions, cells), gz.dtype)
+        kr, kc = kernel_shape
+        sr, sc = stride
+        _, height, width_px, c = image.shape
+        ow = (width_px - kc) // sc + 1
+        oh = positions // ow
+        run = cells // kr
+        groups, rows_per_group = _groups(oh, sr)
+        by_position_buffer = np.empty(oh * chunk * ow * n_filters, gz.dtype)
+        rows_buffer = np.empty(height * chunk * ow * run, gz.dtype)
+        w_flat = wm.ravel()
+        image_rows = image.reshape(n_images, height, width_px * c)
         for index in range(first, stop):
             start = index * chunk
             end = min(start + chunk, n_images)
-            width = (end - start) * positions
-            for b in range(start, end):
-                for p in range(positions):
-                    row = by_position[(b - start) * positions + p]
-                    for f in range(n_filters):
-                        row[f] = gz[b, f, p]
-            gemm_rows_major(cols[:width], 1.0, by_position[:width], False, wm, False, 0.0)
-            col2im(cols[:width], kernel_shape, stride, image[start:end])
+            n = end - start
+            # The output gradient as rows (i, b, j), a column per filter.
+            by_position = by_position_buffer[: oh * n * ow * n_filters]
+            for i in range(oh):
+                for b in range(start, end):
+                    for j in range(ow):
+                        at = ((i * n + b - start) * ow + j) * n_filters
+                        for f in range(n_filters):
+                            by_position[at + f] = gz[b, f, i * ow + j]
+            rows = rows_buffer[: height * n * ow * run]
+            rows[:] = 0
+            for g in range(groups):
+                for u in range(kr):
+                    gemm_flat(
+                        rows_per_group * n * ow, run, n_filters, 1.0, by_position[g * n * ow * n_filters :],
+                        n_filters, False, w_flat[u * run :], cells, False, 1.0,
+                        rows[(g * sr + u) * n * ow * run :], run,
+                    )  # fmt: skip
+            # Each run of the rows' gradient into its image row, from column j*sc.
+            for r in range(height):
+                for b in range(start, end):
+                    target = image_rows[b, r]
+                    for j in range(ow):
+                        at = ((r * n + b - start) * ow + j) * run
+                        first_px = j * sc * c
+                        for t in range(run):
+                            target[first_px + t] += rows[at + t]
 
     return correlate, correlate_grad_kernels, correlate_grad_input
 
