@@ -81,7 +81,7 @@ def test_compiled_modes_give_the_same_first_costs(mnist_path, mode, capsys, reco
 def test_full_run_reaches_the_published_result(mnist_path, capsys):
     """The whole default run in float32: published 0.91 % validation (iteration 17800), 0.92 % test.
 
-    Measured here: 0.92 % at iteration 15600, test 0.93 % (README).
+    Measured here: 0.91 % at iteration 18600, test 0.92 % (README).
     """
     with pytensor.config.change_flags(floatX="float32"):
         lines = run_tutorial(capsys, evaluate_lenet5)
