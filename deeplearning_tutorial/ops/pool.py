@@ -33,6 +33,15 @@ from deeplearning_tutorial.ops.validation import as_bool, as_work_array, int_pai
 
 POOL_MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
 
+# Data cells per block of a 2x2 loop on another thread (`threads.split`):
+# some tens of microseconds of work.
+_CELLS_PER_BLOCK = 1 << 16
+
+
+def _grain(slices):
+    """Slices per block of a 2x2 loop over ``slices`` (N, rows, cols)."""
+    return max(1, _CELLS_PER_BLOCK // max(1, slices.shape[1] * slices.shape[2]))
+
 
 class _PoolBase(Op):
     __props__ = ("ws", "ignore_border", "stride", "pad", "mode")
@@ -115,7 +124,7 @@ class Pool(_PoolBase):
         out = np.empty((len(slices), *out_shape), slices.dtype)
         if self._tiles_2x2(size, out_shape):
             with one_thread():
-                split(loops.pool_2x2, len(slices), slices, self.mode == "max", out)
+                split(loops.pool_2x2, len(slices), slices, self.mode == "max", out, grain=_grain(slices))
         else:
             loops.pool(slices, self.ws, self.stride, self.pad, self.mode == "max", out)
         if self.mode.startswith("average"):
@@ -164,7 +173,7 @@ class MaxPoolGrad(_PoolBase):
         if self._tiles_2x2(slices.shape[1:], maxout.shape[1:]):
             grad = self._grad_buffer(slices.shape, maxout.shape[1:], slices.dtype)
             with one_thread():
-                split(loops.max_pool_grad_2x2, len(slices), slices, maxout, gz, grad)
+                split(loops.max_pool_grad_2x2, len(slices), slices, maxout, gz, grad, grain=_grain(slices))
         else:
             grad = np.zeros_like(slices)
             loops.max_pool_grad(slices, maxout, gz, self.ws, self.stride, self.pad, grad)
@@ -191,7 +200,7 @@ class AveragePoolGrad(_PoolBase):
         if self._tiles_2x2(size, out_shape):
             grad = self._grad_buffer((len(gz), *size), out_shape, gz.dtype)
             with one_thread():
-                split(loops.spread_2x2, len(gz), gz, grad)
+                split(loops.spread_2x2, len(gz), gz, grad, grain=_grain(grad))
         else:
             grad = np.zeros((len(gz), *size), gz.dtype)
             loops.spread(gz, self.ws, self.stride, self.pad, grad)

@@ -36,14 +36,17 @@ def _executor():
 _BLOCKS_PER_THREAD = 4
 
 
-def split(kernel, n_items, *args):
+def split(kernel, n_items, *args, grain=1):
     """``kernel(*args, first, stop)`` over ranges that cover ``range(n_items)``, on up to `THREADS` threads.
 
-    Returns when all are done; an exception in any range is raised here.
-    How the items are cut into ranges must not change the results: each
-    kernel does the same work on an item whichever range holds it.
+    Each range holds at least ``grain`` items (when there are that many):
+    handing a block to another thread costs tens of microseconds, more
+    than a small block's work.  Returns when all are done; an exception in
+    any range is raised here.  How the items are cut into ranges must not
+    change the results: each kernel does the same work on an item
+    whichever range holds it.
     """
-    n_blocks = min(n_items, THREADS * _BLOCKS_PER_THREAD)
+    n_blocks = min(n_items // max(1, grain), THREADS * _BLOCKS_PER_THREAD)
     if THREADS == 1 or n_blocks <= 1:
         if n_items:
             kernel(*args, 0, n_items)

@@ -49,3 +49,13 @@ def test_an_exception_in_a_block_is_raised_to_the_caller_after_the_others_finish
         threads.split(kernel, 8)
     # Every other block still ran: no thread is left working on shared buffers.
     assert sorted(done) == list(range(1, 8))
+
+
+@pytest.mark.parametrize("n_items, grain, ranges", [(100, 30, 3), (100, 1, 8), (20, 30, 1), (0, 30, 0)])
+def test_each_range_holds_at_least_grain_items(n_items, grain, ranges, monkeypatch):
+    monkeypatch.setattr(threads, "THREADS", 2)
+    seen = []
+    threads.split(lambda first, stop: seen.append((first, stop)), n_items, grain=grain)
+    assert len(seen) == ranges
+    assert sorted(item for first, stop in seen for item in range(first, stop)) == list(range(n_items))
+    assert all(stop - first >= min(grain, n_items) for first, stop in seen)
