@@ -162,16 +162,16 @@ def _blas_calls(blas_key):
     module globals: a compiled function closed over would be part of the
     key too, and pickles differently in every process.
     """
-    global _gemm_column_major, gemm_into, gemm_output, gemm_flat
+    global _gemm_call, _gemm_column_major, gemm_into, gemm_output, gemm_flat
 
-    @njit(cache=True)
-    def _gemm_column_major(c, ldc, alpha, a, b, beta):
-        """``c = alpha * a @ b + beta * c`` for a column-major ``c`` (leading dimension ``ldc``), in one BLAS call."""
+    @njit(cache=True, nogil=True)
+    def _gemm_call(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+        """BLAS ``gemm`` as Fortran sees it: column-major ``c`` (m x n) = alpha * op(a) @ op(b) + beta * c.
+
+        ``ta``, ``tb``: `_N` or `_T`; each matrix is passed by its first
+        element, with its leading dimension.
+        """
         blas_key  # noqa: B018 (part of the disk cache's key: see _blas_calls)
-        m, n = c.shape
-        k = a.shape[1]
-        a, ta, lda = _readable(a)
-        b, tb, ldb = _readable(b)
         scalars = _alpha_beta(alpha, beta, c.dtype)
         flags = np.empty(2, np.uint8)
         flags[0] = ta
@@ -187,6 +187,15 @@ def _blas_calls(blas_key):
             _sgemm(*args)
         else:
             _dgemm(*args)
+
+    @njit(cache=True)
+    def _gemm_column_major(c, ldc, alpha, a, b, beta):
+        """``c = alpha * a @ b + beta * c`` for a column-major ``c`` (leading dimension ``ldc``), in one BLAS call."""
+        blas_key  # noqa: B018 (part of the disk cache's key: see _blas_calls)
+        m, n = c.shape
+        a, ta, lda = _readable(a)
+        b, tb, ldb = _readable(b)
+        _gemm_call(ta, tb, m, n, a.shape[1], alpha, a, lda, b, ldb, beta, c, ldc)
 
     @njit(cache=True)
     def gemm_into(z, alpha, x, y, beta):
@@ -270,22 +279,8 @@ def _blas_calls(blas_key):
         if m == 0 or n == 0:
             return
         # Row-major z is column-major z.T = op(y).T @ op(x).T: y comes first.
-        flags = np.empty(2, np.uint8)
-        flags[0] = _T if transpose_y else _N
-        flags[1] = _T if transpose_x else _N
-        sizes = np.empty(6, BLAS_INT)
-        sizes[0], sizes[1], sizes[2] = n, m, k
-        sizes[3], sizes[4], sizes[5] = max(1, ldy), max(1, ldx), max(1, ldz)
-        scalars = _alpha_beta(alpha, beta, z.dtype)
-        args = (
-            flags[0:].ctypes, flags[1:].ctypes, sizes[0:].ctypes, sizes[1:].ctypes, sizes[2:].ctypes,
-            scalars[0:].ctypes, y.ctypes, sizes[3:].ctypes, x.ctypes, sizes[4:].ctypes,
-            scalars[1:].ctypes, z.ctypes, sizes[5:].ctypes,
-        )  # fmt: skip
-        if z.itemsize == 4:
-            _sgemm(*args)
-        else:
-            _dgemm(*args)
+        ty, tx = _T if transpose_y else _N, _T if transpose_x else _N
+        _gemm_call(ty, tx, n, m, k, alpha, y, max(1, ldy), x, max(1, ldx), beta, z, max(1, ldz))
 
     @njit(cache=True, nogil=True)
     def gemm_rows_major(z, alpha, x, transpose_x, y, transpose_y, beta):
