@@ -10,9 +10,10 @@ work in one pass.
 
 The general loops run on one thread.  The 2x2 pooling loops, the
 tutorials' pooling, do a range of slices each, and release the GIL, so
-that `threads.split` runs them on every core; the ops that call them ask
-for BLAS on one thread (`blas.one_thread`), whose idle threads would
-otherwise busy-wait against theirs.
+that `threads.split` runs them on every core; the ops that call them
+declare it (``splits_work_across_cores``), and the ``NUMPY`` mode's
+virtual machine then keeps BLAS on one thread for the whole call, whose
+idle threads would otherwise busy-wait against theirs.
 
 The compiled code is cached on disk (``cache=True``), so only the first run
 on a machine compiles each loop, once per dtype.

@@ -26,7 +26,6 @@ from pytensor.tensor.basic import as_tensor_variable
 from pytensor.tensor.type import float_dtypes, tensor
 
 from deeplearning_tutorial.ops import loops
-from deeplearning_tutorial.ops.blas import one_thread
 from deeplearning_tutorial.ops.shapes import AXES, pool_output_length, window_counts
 from deeplearning_tutorial.ops.threads import split
 from deeplearning_tutorial.ops.validation import as_bool, as_work_array, int_pair
@@ -123,8 +122,7 @@ class Pool(_PoolBase):
         slices = self._slices(x, x.dtype)
         out = np.empty((len(slices), *out_shape), slices.dtype)
         if self._tiles_2x2(size, out_shape):
-            with one_thread():
-                split(loops.pool_2x2, len(slices), slices, self.mode == "max", out, grain=_grain(slices))
+            split(loops.pool_2x2, len(slices), slices, self.mode == "max", out, grain=_grain(slices))
         else:
             loops.pool(slices, self.ws, self.stride, self.pad, self.mode == "max", out)
         if self.mode.startswith("average"):
@@ -172,8 +170,7 @@ class MaxPoolGrad(_PoolBase):
         slices, maxout, gz = (self._slices(v, x.dtype) for v in (x, maxout, gz))
         if self._tiles_2x2(slices.shape[1:], maxout.shape[1:]):
             grad = self._grad_buffer(slices.shape, maxout.shape[1:], slices.dtype)
-            with one_thread():
-                split(loops.max_pool_grad_2x2, len(slices), slices, maxout, gz, grad, grain=_grain(slices))
+            split(loops.max_pool_grad_2x2, len(slices), slices, maxout, gz, grad, grain=_grain(slices))
         else:
             grad = np.zeros_like(slices)
             loops.max_pool_grad(slices, maxout, gz, self.ws, self.stride, self.pad, grad)
@@ -199,8 +196,7 @@ class AveragePoolGrad(_PoolBase):
             gz = gz / self._divisor(size, out_shape, gz.dtype)
         if self._tiles_2x2(size, out_shape):
             grad = self._grad_buffer((len(gz), *size), out_shape, gz.dtype)
-            with one_thread():
-                split(loops.spread_2x2, len(gz), gz, grad, grain=_grain(grad))
+            split(loops.spread_2x2, len(gz), gz, grad, grain=_grain(grad))
         else:
             grad = np.zeros((len(gz), *size), gz.dtype)
             loops.spread(gz, self.ws, self.stride, self.pad, grad)
