@@ -17,13 +17,13 @@ chosen by the caller (`conv`), the same for every op.
 A patch is copied fastest in long contiguous runs, which depend on the
 image layout:
   - channels-last, ``img`` (B, H, W, C): one kernel row of a patch is
-    kc*C contiguous values; the patch matrix has a row per output position
-    and columns in (u, v, c) order;
+    kc*C contiguous values, copied once per image row and column and
+    shared by the kr patches that hold it (see "Channels-last" below);
   - channel-major, ``img`` (B, C, H, W): one row of the patch matrix per
     (c, u, v) cell, filled with runs of an image row (best with few
     channels, like LeNet's first layer).
-``wm`` is the filter matrix, (F, kr*kc*C), its columns in the patch
-matrix's cell order.
+``wm`` is the filter matrix, (F, kr*kc*C), its columns in the patches'
+cell order: (u, v, c) channels-last, (c, u, v) channel-major.
 
 The copies, the product and the moves of its result into place happen in
 one compiled function per op, without NumPy's temporaries between them.
@@ -100,9 +100,9 @@ def _compiled(blas_key):
     # Channels-last, the patch of output (i, j) is kr runs of kc*C values,
     # one per kernel row u, at rows[i*sr + u, b, j].  With the rows laid
     # out (row, image, column), the runs of kernel row u for all outputs
-    # of a chunk form one matrix of rows (i, b, j), `_group_rows` of them
-    # in a block ``rows`` holds contiguously: all of them for a row stride
-    # of 1, one output row i at a time otherwise.  A product is then kr
+    # of a chunk form one matrix of rows (i, b, j), held contiguously in
+    # ``rows`` for all output rows i at once with a row stride of 1, for
+    # one i at a time otherwise (`_groups`).  A product is then kr
     # BLAS calls of kc*C cells each, and the patches are copied kc*C values
     # per image row and column instead of kr times that.
 
