@@ -11,7 +11,10 @@ directly (a node whose thunk is not a plain ``perform`` call is still
 called through its thunk), frees intermediate results at the same points,
 and enters ``numpy.errstate(all="ignore")`` once per call, for every node:
 like Theano's C code, which never warned about floating-point exceptions.
-Errors are reported as PyTensor reports them, naming the node.
+Errors are reported as PyTensor reports them, naming the node.  When a
+node runs threads of its own (``splits_work_across_cores``: the
+convolution and pooling ops), the whole call runs with BLAS on one thread
+(`deeplearning_tutorial.ops.blas.one_thread`).
 """
 
 import contextlib
@@ -27,7 +30,7 @@ class QuietLoop(Loop):
     """`Loop` without the thunk wrappers, under one ``errstate`` per call."""
 
     _steps = None
-    _blas_threads = None
+    _one_blas_thread = None
 
     def _make_steps(self):
         clears = self.post_thunk_clear or [()] * len(self.thunks)
@@ -40,9 +43,9 @@ class QuietLoop(Loop):
 
     def _blas_context(self):
         """One BLAS thread for the whole call if a node splits its work across the cores itself."""
-        if self._blas_threads is None:
-            self._blas_threads = any(getattr(node.op, "splits_work_across_cores", False) for node in self.nodes)
-        return blas.one_thread() if self._blas_threads else contextlib.nullcontext()
+        if self._one_blas_thread is None:
+            self._one_blas_thread = any(getattr(node.op, "splits_work_across_cores", False) for node in self.nodes)
+        return blas.one_thread() if self._one_blas_thread else contextlib.nullcontext()
 
     def __call__(self):
         with np.errstate(all="ignore"), self._blas_context():
