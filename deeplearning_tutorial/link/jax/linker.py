@@ -10,62 +10,23 @@ Three things differ from PyTensor's `JAXLinker`:
   storage, where PyTensor already puts the JAX arrays of updated shared
   variables.  ``get_value()`` then returns a JAX array.
 - Assertions (PyTensor's `CheckAndRaise`, and the index check of
-  `StaticLengthSlice`) are checked, with `jax.experimental.checkify`: a
-  failed check raises once the call is done.  PyTensor's JAX backend drops
-  them, since a compiled JAX function cannot raise, and warns that it does.
-- ``arange`` gets its constant bounds as Python ints (`jax_funcify_ARange`).
+  `StaticLengthSlice`) are checked, on the host before the call where they
+  need no device value, else in the call (`deeplearning_tutorial.link.jax.checks`).
+  PyTensor's JAX backend drops them, since a compiled JAX function cannot
+  raise, and warns that it does.
+- Some of PyTensor's op conversions are replaced (`deeplearning_tutorial.link.jax.dispatch`).
 """
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
 from pytensor.compile.sharedvalue import SharedVariable
-from pytensor.graph.basic import Constant
-from pytensor.link.jax.dispatch import jax_funcify
 from pytensor.link.jax.linker import JAXLinker
 from pytensor.raise_op import CheckAndRaise
-from pytensor.tensor.basic import ARange
 
+from deeplearning_tutorial.link.jax import dispatch  # noqa: F401 (registers on import)
+from deeplearning_tutorial.link.jax.checks import HostChecks
 from deeplearning_tutorial.ops.minibatch import StaticLengthSlice
-
-# PyTensor's conversions, for the other JAX linkers.
-_pytensor_check_and_raise = jax_funcify.dispatch(CheckAndRaise)
-_pytensor_arange = jax_funcify.dispatch(ARange)
-
-
-@jax_funcify.register(CheckAndRaise)
-def jax_funcify_CheckAndRaise(op, node, tutorial_linker=False, **kwargs):
-    """A checked assertion under `TutorialJAXLinker`; elsewhere PyTensor's conversion, which drops it."""
-    if not tutorial_linker:
-        return _pytensor_check_and_raise(op, node=node, **kwargs)
-    message = op.msg.replace("{", "{{").replace("}", "}}")
-
-    def check_and_raise(x, *conditions):
-        for condition in conditions:
-            checkify.check(jnp.all(condition), message)
-        return x
-
-    return check_and_raise
-
-
-@jax_funcify.register(ARange)
-def jax_funcify_ARange(op, node, tutorial_linker=False, **kwargs):
-    """``arange`` with constant bounds passed to JAX as Python ints.
-
-    PyTensor's conversion passes them as NumPy scalars of their own dtype,
-    often int8 (``arange(n)`` starts at an int8 0), and JAX then computes
-    the whole range in that dtype: ``arange(0, 600)`` overflows.
-    """
-    if not tutorial_linker:
-        return _pytensor_arange(op, node=node, **kwargs)
-    constants = [inp.data.item() if isinstance(inp, Constant) else None for inp in node.inputs]
-
-    def arange(*args):
-        start, stop, step = (arg if constant is None else constant for arg, constant in zip(args, constants))
-        return jnp.arange(start, stop, step, dtype=op.dtype)
-
-    return arange
 
 
 class DeviceCell:
@@ -85,23 +46,69 @@ class DeviceCell:
 
 class TutorialJAXLinker(JAXLinker):
     def fgraph_convert(self, fgraph, **kwargs):
-        return super().fgraph_convert(fgraph, tutorial_linker=True, **kwargs)
+        self.host_checks = HostChecks(fgraph)
+        host_checked = frozenset(self.host_checks.nodes)
+        return super().fgraph_convert(fgraph, tutorial_linker=True, host_checked=host_checked, **kwargs)
 
     def create_thunk_inputs(self, storage_map):
         cells = super().create_thunk_inputs(storage_map)
-        return [
+        self.input_cells = [
             DeviceCell(cell) if isinstance(var, SharedVariable) else cell
             for var, cell in zip(self.fgraph.inputs, cells)
         ]
+        return self.input_cells
+
+    def compile_ahead(self, jitted):
+        """Move the shared values to the device and have XLA compile ``jitted``, now.
+
+        ``jax.jit`` compiles on the first call, which for a tutorial's
+        validation function is at the end of the first epoch, and a copy to
+        the device finishes after the call that started it: the first
+        minibatches would wait for the training set (about 0.1 s).  The
+        other modes do all of their work in ``pytensor.function``.  Shared
+        variables hold their values already, and a scalar input can only
+        have its type's dtype; an array input's shape is not known before
+        the call, and then XLA compiles on the first call.
+        """
+        specs = []
+        for var, cell in zip(self.fgraph.inputs, self.input_cells):
+            if isinstance(cell, DeviceCell):
+                value = jax.block_until_ready(cell[0])
+                specs.append(jax.ShapeDtypeStruct(value.shape, value.dtype) if isinstance(value, jax.Array) else None)
+            elif var.type.ndim == 0:
+                specs.append(jax.ShapeDtypeStruct((), var.type.dtype))
+            else:
+                specs.append(None)
+        # PyTensor wraps the jitted function when some inputs are static (shapes passed as
+        # scalars): it is compiled for each of their values, on the call.
+        if None not in specs and not self.scalar_shape_inputs:
+            jitted.lower(*specs).compile()
 
     def jit_compile(self, fn):
-        checks = (CheckAndRaise, StaticLengthSlice)
-        if not any(isinstance(node.op, checks) for node in self.fgraph.apply_nodes):
-            return super().jit_compile(fn)
+        host_checks = self.host_checks
+        in_call = [
+            node
+            for node in self.fgraph.apply_nodes
+            if isinstance(node.op, CheckAndRaise | StaticLengthSlice) and node not in host_checks.nodes
+        ]
+        if not in_call:
+            compiled = super().jit_compile(fn)
+            self.compile_ahead(compiled)
+            if not host_checks.nodes:
+                return compiled
+
+            def checked_on_host(*args):
+                host_checks.check(args)
+                return compiled(*args)
+
+            return checked_on_host
         compiled = super().jit_compile(checkify.checkify(fn, errors=checkify.user_checks))
+        self.compile_ahead(compiled)
 
         def checked(*args):
+            host_checks.check(args)
             error, outputs = compiled(*args)
+            # Waits for the device: the checks that need its values.
             error.throw()
             return outputs
 

@@ -46,10 +46,25 @@ def test_a_minibatch_step_gives_what_the_numpy_mode_gives_for_every_index():
 
 @pytest.mark.parametrize("index", [5, -1, 100])
 def test_an_index_past_the_data_raises(index):
-    """NumPy would return a shorter (or empty) minibatch; JAX would silently move the slice."""
+    """NumPy would return a shorter (or empty) minibatch; JAX would silently move the slice.
+
+    The check is made on the host, before the call, and raises what the
+    default mode raises.
+    """
     step, outputs, givens = logistic_step()
     fn = pytensor.function([step], outputs, givens=givens, mode=JAX)
     with pytest.raises(
-        JaxRuntimeError, match="a slice of 20 rows from row -?[0-9]+ does not fit in an array of 100 rows"
+        IndexError, match=f"a slice of 20 rows from row {index * 20} does not fit in an array of 100 rows"
     ):
         fn(index)
+
+
+def test_an_index_past_data_computed_in_the_call_raises_after_it():
+    """When the start comes from a device value, the check stays in the call (checkify)."""
+    data = pytensor.shared(numpy.arange(10.0), name="data")
+    starts = pytensor.shared(numpy.array([0, 8]), name="starts")
+    k = pt.lscalar("k")
+    fn = pytensor.function([k], data[starts[k] : starts[k] + 4].sum(), mode=JAX)
+    assert fn(0) == 6.0
+    with pytest.raises(JaxRuntimeError, match="a slice of 4 rows from row 8 does not fit in an array of 10 rows"):
+        fn(1)
