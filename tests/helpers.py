@@ -134,6 +134,20 @@ def show_log(capsys, lines):
         print("\n" + "\n".join(lines))
 
 
+def logistic_step(batch_size=20):
+    """A logistic regression step on shared data taken by minibatch index, as logistic_sgd builds it."""
+    rng = numpy.random.RandomState(3)
+    data_x = pytensor.shared(rng.randn(100, 5), name="data_x")
+    data_y = pytensor.shared(rng.randint(0, 3, 100).astype("int32"), name="data_y")
+    W = pytensor.shared(rng.randn(5, 3), name="W")
+    x, y, index = pt.matrix("x"), pt.ivector("y"), pt.lscalar("index")
+    p = pt.special.softmax(x @ W, axis=-1)
+    cost = -pt.mean(pt.log(p)[pt.arange(y.shape[0]), y])
+    minibatch = slice(index * batch_size, (index + 1) * batch_size)
+    givens = {x: data_x[minibatch], y: data_y[minibatch]}
+    return index, [cost, pytensor.grad(cost, W)], givens
+
+
 # -- ops: every implementation against one reference --------------------------
 
 #: The implementations the op tests run: the tutorials' own mode (PyTensor's

@@ -12,23 +12,9 @@ from jax.experimental.checkify import JaxRuntimeError  # noqa: E402
 
 from deeplearning_tutorial.link import load_backend  # noqa: E402
 from deeplearning_tutorial.ops.minibatch import StaticLengthSlice  # noqa: E402
-from tests.helpers import assert_same_as_reference_mode  # noqa: E402
+from tests.helpers import assert_same_as_reference_mode, logistic_step  # noqa: E402
 
 JAX = load_backend(pytensor.compile.mode.get_mode("JAX"))
-
-
-def logistic_step(batch_size=20):
-    """A logistic regression step on shared data taken by minibatch index, as logistic_sgd builds it."""
-    rng = numpy.random.RandomState(3)
-    data_x = pytensor.shared(rng.randn(100, 5), name="data_x")
-    data_y = pytensor.shared(rng.randint(0, 3, 100).astype("int32"), name="data_y")
-    W = pytensor.shared(rng.randn(5, 3), name="W")
-    x, y, index = pt.matrix("x"), pt.ivector("y"), pt.lscalar("index")
-    p = pt.special.softmax(x @ W, axis=-1)
-    cost = -pt.mean(pt.log(p)[pt.arange(y.shape[0]), y])
-    minibatch = slice(index * batch_size, (index + 1) * batch_size)
-    givens = {x: data_x[minibatch], y: data_y[minibatch]}
-    return index, [cost, pytensor.grad(cost, W)], givens
 
 
 def slices_of(index, outputs, givens):
