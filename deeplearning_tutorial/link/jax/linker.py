@@ -1,6 +1,6 @@
 """The tutorials' JAX linker: PyTensor's, with checked assertions and data kept on the device.
 
-Three things differ from PyTensor's `JAXLinker`:
+Four things differ from PyTensor's `JAXLinker`:
 
 - Shared variables are handed to JAX as device arrays.  PyTensor passes
   the value in a shared variable's storage on every call, and a NumPy
@@ -14,6 +14,8 @@ Three things differ from PyTensor's `JAXLinker`:
   need no device value, else in the call (`deeplearning_tutorial.link.jax.checks`).
   PyTensor's JAX backend drops them, since a compiled JAX function cannot
   raise, and warns that it does.
+- XLA compiles in ``pytensor.function``, as the other modes do, rather
+  than on the first call (`TutorialJAXLinker.compile_ahead`).
 - Some of PyTensor's op conversions are replaced (`deeplearning_tutorial.link.jax.dispatch`).
 """
 
