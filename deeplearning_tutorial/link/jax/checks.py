@@ -110,7 +110,8 @@ class HostChecks:
     """The checks of ``fgraph`` that can be evaluated on the host, as one NumPy function.
 
     ``nodes`` are the nodes they come from (their JAX conversions leave the
-    check out); ``check(args)``, with the arguments of the JAX function,
+    check out), ``in_call`` the checks that need device values (left in the
+    call); ``check(args)``, with the arguments of the JAX function,
     raises the first that fails.  A training loop asks again and again
     about the same few thousand minibatch indices, so the values that
     passed are remembered: a repeated call costs a set lookup (about 1 us).
@@ -118,16 +119,18 @@ class HostChecks:
 
     def __init__(self, fgraph):
         host = _HostGraph(fgraph)
-        self.nodes, outputs, self._errors = [], [], []
+        self.nodes, self.in_call, outputs, self._errors = [], [], [], []
         for node in fgraph.toposort():
             check = _check_of(node)
             if check is None:
                 continue
             rebuilt = [host.rebuild(out) for out in check[0]]
-            if all(out is not None for out in rebuilt):
-                self.nodes.append(node)
-                self._errors.append((len(outputs), len(rebuilt), check[1]))
-                outputs.extend(rebuilt)
+            if any(out is None for out in rebuilt):
+                self.in_call.append(node)
+                continue
+            self.nodes.append(node)
+            self._errors.append((len(outputs), len(rebuilt), check[1]))
+            outputs.extend(rebuilt)
         self._sources = list(host.placeholders)
         self._function = None
         self._passed = set()

@@ -90,11 +90,6 @@ def jax_funcify_CAReduce(op, node, tutorial_linker=False, **kwargs):
     return careduce
 
 
-def _is_transpose(var):
-    node = var.owner
-    return node is not None and isinstance(node.op, DimShuffle) and node.op.new_order == (1, 0)
-
-
 @jax_funcify.register(Dot)
 def jax_funcify_Dot(op, node, tutorial_linker=False, **kwargs):
     """A matrix product; on the CPU, ``a.T @ b`` as ``(b.T @ a).T`` when that moves less data.
@@ -111,7 +106,8 @@ def jax_funcify_Dot(op, node, tutorial_linker=False, **kwargs):
     if not tutorial_linker:
         return _pytensor_dot(op, node=node, **kwargs)
     a, b = node.inputs
-    turn = jax.default_backend() == "cpu" and a.type.ndim == 2 and b.type.ndim == 2 and _is_transpose(a)
+    a_is_transposed = a.owner is not None and isinstance(a.owner.op, DimShuffle) and a.owner.op.is_matrix_transpose
+    turn = jax.default_backend() == "cpu" and a.type.ndim == 2 and b.type.ndim == 2 and a_is_transposed
 
     def dot(x, y):
         if turn:

@@ -24,11 +24,9 @@ import numpy as np
 from jax.experimental import checkify
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.link.jax.linker import JAXLinker
-from pytensor.raise_op import CheckAndRaise
 
 from deeplearning_tutorial.link.jax import dispatch  # noqa: F401 (registers on import)
 from deeplearning_tutorial.link.jax.checks import HostChecks
-from deeplearning_tutorial.ops.minibatch import StaticLengthSlice
 
 
 class DeviceCell:
@@ -88,30 +86,25 @@ class TutorialJAXLinker(JAXLinker):
 
     def jit_compile(self, fn):
         host_checks = self.host_checks
-        in_call = [
-            node
-            for node in self.fgraph.apply_nodes
-            if isinstance(node.op, CheckAndRaise | StaticLengthSlice) and node not in host_checks.nodes
-        ]
-        if not in_call:
-            compiled = super().jit_compile(fn)
-            self.compile_ahead(compiled)
-            if not host_checks.nodes:
-                return compiled
-
-            def checked_on_host(*args):
-                host_checks.check(args)
-                return compiled(*args)
-
-            return checked_on_host
-        compiled = super().jit_compile(checkify.checkify(fn, errors=checkify.user_checks))
+        if host_checks.in_call:
+            fn = checkify.checkify(fn, errors=checkify.user_checks)
+        compiled = super().jit_compile(fn)
         self.compile_ahead(compiled)
+        if host_checks.in_call:
 
-        def checked(*args):
+            def checked(*args):
+                host_checks.check(args)
+                error, outputs = compiled(*args)
+                # Waits for the device: the checks that need its values.
+                error.throw()
+                return outputs
+
+            return checked
+        if not host_checks.nodes:
+            return compiled
+
+        def checked_on_host(*args):
             host_checks.check(args)
-            error, outputs = compiled(*args)
-            # Waits for the device: the checks that need its values.
-            error.throw()
-            return outputs
+            return compiled(*args)
 
-        return checked
+        return checked_on_host

@@ -30,6 +30,7 @@ def test_a_minibatch_steps_checks_are_all_made_on_the_host():
     checks = checks_in(fn)
     assert {type(node.op) for node in checks} >= {StaticLengthSlice}
     assert set(fn.maker.linker.host_checks.nodes) == checks
+    assert fn.maker.linker.host_checks.in_call == []
     assert numpy.isfinite(fn(4)[0])
 
 
@@ -51,6 +52,7 @@ def test_a_value_assertion_stays_in_the_call():
     x = pt.vector("x")
     fn = pytensor.function([x], Assert("x must be positive")(x, pt.all(x > 0)), mode=JAX)
     assert fn.maker.linker.host_checks.nodes == []
+    assert fn.maker.linker.host_checks.in_call == list(checks_in(fn))
     with pytest.raises(JaxRuntimeError, match="x must be positive"):
         fn(numpy.array([1.0, -2.0]))
 
