@@ -114,6 +114,7 @@ FLOAT_TYPES = ("float32", "float64")
 
 def mode_names():
     """The names ``--mode`` accepts: the tutorials' modes and PyTensor's that can run our ops."""
+    modes.register()
     return sorted(set(predefined_modes) - {"PYTORCH", "MLX"} | {"FAST_RUN"})
 
 

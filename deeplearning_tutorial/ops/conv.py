@@ -21,7 +21,7 @@ from pytensor.tensor.basic import as_tensor_variable
 from pytensor.tensor.type import tensor
 
 from deeplearning_tutorial.ops import im2col
-from deeplearning_tutorial.ops.blas import one_thread
+from deeplearning_tutorial.ops.blas_kernels import one_thread
 from deeplearning_tutorial.ops.shapes import conv_output_shape, conv_padding, output_length, spatial_shape
 from deeplearning_tutorial.ops.threads import split
 from deeplearning_tutorial.ops.validation import (
@@ -100,7 +100,18 @@ def _correlate(x, wk, pad, stride, out_shape):
     chunk = _images_per_chunk(wm.shape[1], positions, x.itemsize)
     image = _padded_image(x, pad, channels_last)
     with one_thread():
-        split(im2col.correlate, _n_chunks(b, chunk), image, wm, (kr, kc), stride, out_shape, channels_last, chunk, out)
+        split(
+            im2col.kernels().correlate,
+            _n_chunks(b, chunk),
+            image,
+            wm,
+            (kr, kc),
+            stride,
+            out_shape,
+            channels_last,
+            chunk,
+            out,
+        )
     return out.reshape(b, f, *out_shape)
 
 
@@ -114,7 +125,7 @@ def _correlate_grad_kernels(x, gz, kernel_shape, pad, stride):
     image = _padded_image(x, pad, channels_last)
     with one_thread():
         split(
-            im2col.correlate_grad_kernels,
+            im2col.kernels().correlate_grad_kernels,
             len(products),
             *(image, gz.reshape(b, f, oh * ow), kernel_shape, stride, (oh, ow), channels_last, chunk, products),
         )
@@ -137,7 +148,7 @@ def _correlate_grad_input(gz, wk, input_shape, pad, stride):
     chunk = _images_per_chunk(wm.shape[1], oh * ow, gz.itemsize)
     with one_thread():
         split(
-            im2col.correlate_grad_input,
+            im2col.kernels().correlate_grad_input,
             _n_chunks(b, chunk),
             gz.reshape(b, f, oh * ow),
             wm,
@@ -157,7 +168,7 @@ class _ConvBase(Op):
     __props__ = ("border_mode", "subsample", "filter_flip")
 
     # The arithmetic runs on every core, each thread calling BLAS on one
-    # thread (`blas.one_thread`); the NUMPY mode's virtual machine keeps
+    # thread (`blas_kernels.one_thread`); the NUMPY mode's virtual machine keeps
     # BLAS on one thread for a whole call that holds such a node.
     splits_work_across_cores = True
 

@@ -27,24 +27,42 @@ cell order: (u, v, c) channels-last, (c, u, v) channel-major.
 
 The copies, the product and the moves of its result into place happen in
 one compiled function per op, without NumPy's temporaries between them.
-The products are BLAS ``gemm`` calls (`blas.gemm_rows_major`) on
-C-contiguous buffers, so each function is compiled once per dtype.  The
-kernels' gradient is summed per chunk, then the chunks' sums in chunk
-order: the result does not depend on the number of threads.
+The products are BLAS ``gemm`` calls (`blas_kernels.gemm_rows_major`,
+`blas_kernels.gemm_flat`) on C-contiguous buffers, so each function is
+compiled once per dtype.  The kernels' gradient is summed per chunk,
+then the chunks' sums in chunk order: the result does not depend on the
+number of threads.  `kernels` defines the functions on first use, once
+the BLAS they call is loaded (`blas_kernels.load`).
 """
+
+import collections
+import functools
 
 import numpy as np
 from numba import njit
 
-from deeplearning_tutorial.ops.blas import BLAS_KEY, gemm_flat, gemm_rows_major
+from deeplearning_tutorial.ops import blas_kernels
+
+#: The convolution's compiled functions (`kernels`).
+Kernels = collections.namedtuple("Kernels", ["correlate", "correlate_grad_kernels", "correlate_grad_input"])
+
+
+@functools.cache
+def kernels():
+    """The convolution's three compiled functions, defined on first use for the BLAS that `blas_kernels.load` finds."""
+    global gemm_flat, gemm_rows_major
+    blas = blas_kernels.load()
+    # Module globals, not values closed over (see `blas_kernels._blas_calls`).
+    gemm_flat, gemm_rows_major = blas_kernels.gemm_flat, blas_kernels.gemm_rows_major
+    return Kernels(*_compiled(blas.key))
 
 
 def _compiled(blas_key):
     """The three convolution functions, cached on disk under ``blas_key``.
 
-    They call BLAS through `gemm_rows_major`; like `blas._blas_calls`, they name
-    the BLAS in their disk cache's key, so code compiled for one BLAS is
-    never loaded for another.
+    They call BLAS through `gemm_rows_major` and `gemm_flat`; like
+    `blas_kernels._blas_calls`, they name the BLAS in their disk cache's
+    key, so code compiled for one BLAS is never loaded for another.
     """
     global _fill_patches, _fill_rows, _groups
 
@@ -264,9 +282,6 @@ def _compiled(blas_key):
                             target[first_px + t] += rows[at + t]
 
     return correlate, correlate_grad_kernels, correlate_grad_input
-
-
-correlate, correlate_grad_kernels, correlate_grad_input = _compiled(BLAS_KEY)
 
 
 @njit(cache=True)

@@ -1,12 +1,8 @@
-"""Compiled loops behind the ops' NumPy implementations: col2im, pooling, a sum of squares.
+"""Compiled loops behind the pooling ops' NumPy implementations.
 
-The matrix products of a convolution run in BLAS at nearly full speed;
-around them, data is moved.  Some of that NumPy does well (copying image
-patches into a matrix is one strided copy), some it does badly: adding the
-gradients of overlapping patches back into an image ("col2im") and the
-pooling loops take many passes over large temporaries.  Those are written
-here as plain loops, compiled by Numba (a PyTensor dependency), which do the
-work in one pass.
+Pooling and its gradients written with NumPy take many passes over large
+temporaries.  Here they are plain loops, compiled by
+Numba (a PyTensor dependency), which do the work in one pass.
 
 The general loops run on one thread.  The 2x2 pooling loops, the
 tutorials' pooling, do a range of slices each, and release the GIL, so
@@ -21,32 +17,6 @@ on a machine compiles each loop, once per dtype.
 
 import numpy as np
 from numba import njit
-
-
-@njit(cache=True)
-def col2im(cols, kernel_shape, stride, image):
-    """Add patch gradients ``cols`` into a padded channels-last ``image`` (B, H, W, C).
-
-    ``cols`` has a row per output position (b, i, j) holding the gradient of
-    that position's patch, cells in (u, v, c) order: cols[(b*oh + i)*ow + j,
-    (u*kc + v)*C + c] is added to image[b, i*sr + u, j*sc + v, c].  For each
-    kernel row u that is one contiguous run of kc*C values of the image.
-    """
-    n, _, w, c = image.shape
-    kr, kc = kernel_shape
-    sr, sc = stride
-    positions, run = cols.shape[0] // n, kc * c
-    ow = (w - kc) // sc + 1
-    flat = image.reshape(n, image.shape[1], w * c)
-    for b in range(n):
-        for p in range(positions):
-            i, j = divmod(p, ow)
-            row = b * positions + p
-            for u in range(kr):
-                target = flat[b, i * sr + u]
-                for t in range(run):
-                    target[j * sc * c + t] += cols[row, u * run + t]
-
 
 # Pooling.  Window i along an axis covers cells [i*stride - pad, i*stride -
 # pad + ws) of the data, clipped to the data: padding never wins a max and
@@ -165,27 +135,11 @@ def spread(gz, ws, stride, pad, grad):
                             grad_row[c] += gz_row[j]
 
 
-@njit(cache=True, fastmath={"reassoc"})
-def sum_of_squares(x):
-    """``sum(x ** 2)`` in one pass, each square rounded in ``x``'s dtype, the sum in float64.
-
-    "reassoc" lets the compiler reorder the float64 additions (and only
-    them: no contraction into fused multiply-adds, no approximate
-    functions), which it needs to keep running sums in vector registers;
-    written as one running sum the loop is five times slower.
-    """
-    flat = x.ravel()
-    total = 0.0
-    for i in range(flat.size):
-        total += np.float64(flat[i] * flat[i])
-    return total
-
-
 # Pooling by 2x2 windows with a stride of 2 and no padding, each window
 # inside the data: the tutorials' pooling.  The same reductions in the same
 # order as the loops above (down each column of a window, then across), so
 # the same bits, NaNs included; with the window's size known to the
-# compiler, about four times faster.
+# compiler, which unrolls and vectorises them.
 
 
 @njit(cache=True, nogil=True)

@@ -1,14 +1,14 @@
 """Every core for a compiled loop: blocks of its work on Python threads, the GIL released.
 
-The compiled loops (`im2col`, `loops`, `blas`) are Numba functions with
+The compiled loops (`im2col`, `loops`, `blas_kernels`) are Numba functions with
 ``nogil=True``: once called, they run without Python's lock, so plain
 Python threads run them side by side.  `split` hands out blocks of a
 loop's items to a small pool of threads and to the calling thread, a block
 at a time, until none is left: a thread slowed down by another program on
 its core takes fewer blocks instead of holding up the others.
 
-Why not Numba's ``parallel=True``: its compilation took 60 % longer
-(a cold start over the 20 s budget), and its threads, like BLAS's, may
+Plain threads rather than Numba's ``parallel=True``, whose compilation
+is slower (every cold start pays it) and whose threads, like BLAS's, may
 busy-wait after each loop.  These threads sleep when idle.  Each block
 does the same arithmetic whichever thread runs it, so results do not
 depend on the number of threads.

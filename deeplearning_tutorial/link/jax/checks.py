@@ -25,10 +25,10 @@ from pytensor.graph.basic import Constant
 from pytensor.raise_op import CheckAndRaise
 from pytensor.tensor.shape import Shape, Shape_i
 
-from deeplearning_tutorial.ops.minibatch import OUT_OF_RANGE, StaticLengthSlice
+from deeplearning_tutorial.link.numpy.minibatch import OUT_OF_RANGE, StaticLengthSlice
 
 # Evaluated node by node in Python, after PyTensor's rewrites have folded
-# the handful of scalar nodes (about 50 us a call).
+# the handful of scalar nodes: no compilation, and little work a call.
 _HOST_MODE = Mode(linker="py", optimizer="fast_run")
 # Input values whose checks passed are remembered (the checks are a
 # function of them alone), up to this many.
@@ -114,7 +114,7 @@ class HostChecks:
     call); ``check(args)``, with the arguments of the JAX function,
     raises the first that fails.  A training loop asks again and again
     about the same few thousand minibatch indices, so the values that
-    passed are remembered: a repeated call costs a set lookup (about 1 us).
+    passed are remembered: a repeated call costs a set lookup.
     """
 
     def __init__(self, fgraph):

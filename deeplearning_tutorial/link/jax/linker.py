@@ -64,7 +64,7 @@ class TutorialJAXLinker(JAXLinker):
         ``jax.jit`` compiles on the first call, which for a tutorial's
         validation function is at the end of the first epoch, and a copy to
         the device finishes after the call that started it: the first
-        minibatches would wait for the training set (about 0.1 s).  The
+        minibatches would wait for the training set.  The
         other modes do all of their work in ``pytensor.function``.  Shared
         variables hold their values already, and a scalar input can only
         have its type's dtype; an array input's shape is not known before

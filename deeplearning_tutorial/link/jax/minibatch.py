@@ -1,10 +1,10 @@
-"""JAX implementation of `deeplearning_tutorial.ops.minibatch.StaticLengthSlice`."""
+"""JAX implementation of `deeplearning_tutorial.link.numpy.minibatch.StaticLengthSlice`."""
 
 from jax import lax
 from jax.experimental import checkify
 from pytensor.link.jax.dispatch import jax_funcify
 
-from deeplearning_tutorial.ops.minibatch import OUT_OF_RANGE, StaticLengthSlice
+from deeplearning_tutorial.link.numpy.minibatch import OUT_OF_RANGE, StaticLengthSlice
 
 
 @jax_funcify.register(StaticLengthSlice)

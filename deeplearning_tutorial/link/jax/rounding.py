@@ -12,7 +12,7 @@ scores 62 epochs into logistic_sgd.
 So a floating-point value computed from shapes only is passed through
 `lax.optimization_barrier`, which XLA does not look through.  (PyTensor
 itself would do the same rewrite if it saw the size as a constant, which is
-why `deeplearning_tutorial.ops.minibatch.StaticLengthSlice` gives its output no static length.)
+why `deeplearning_tutorial.link.numpy.minibatch.StaticLengthSlice` gives its output no static length.)
 """
 
 from jax import lax

@@ -1,9 +1,24 @@
-"""Numba implementations, registered with PyTensor's ``numba_funcify`` when this package is imported.
+"""The Numba backend: the package's ops, and the ``NUMBA_BLAS`` mode.
 
-``ops/`` implements the package's ops; `blas` and `reductions` implement
-PyTensor's BLAS ops and a fused reduction for the ``NUMBA_BLAS`` mode
-(`deeplearning_tutorial.link.numba_blas`).
+`ops`
+    The ops of `deeplearning_tutorial.ops`, one module per op module.
+`blas`, `reductions`
+    The ops that the ``NUMPY`` mode's rewrites of the same names
+    (`deeplearning_tutorial.link.numpy`) leave in a graph, which
+    ``NUMBA_BLAS`` keeps: PyTensor's BLAS ops, and ``sum(W ** 2)``.
+`mode`
+    ``NUMBA_BLAS``: PyTensor's Numba backend with Theano's BLAS rewrites kept.
+
+Importing this package loads nothing of Numba; `register` registers the
+implementations with PyTensor's ``numba_funcify``.
 """
 
-from deeplearning_tutorial.link.numba import blas, reductions  # noqa: F401 (registers on import)
-from deeplearning_tutorial.link.numba.ops import conv, pool  # noqa: F401 (registers on import)
+
+def register():
+    """Register this backend's implementations with PyTensor's Numba dispatch; calling it again does nothing.
+
+    Each module registers its implementations when it is imported, which
+    Python does once.
+    """
+    from deeplearning_tutorial.link.numba import blas, reductions  # noqa: F401
+    from deeplearning_tutorial.link.numba.ops import conv, pool  # noqa: F401

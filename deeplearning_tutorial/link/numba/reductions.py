@@ -1,10 +1,9 @@
-"""Numba implementation of `deeplearning_tutorial.ops.reductions`."""
+"""Numba implementation of `deeplearning_tutorial.link.numpy.reductions`: its compiled loop, called from the graph."""
 
 import numpy as np
 from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_default_op_cache_key
 
-from deeplearning_tutorial.ops.loops import sum_of_squares
-from deeplearning_tutorial.ops.reductions import SumOfSquares
+from deeplearning_tutorial.link.numpy.reductions import SumOfSquares, sum_of_squares
 
 
 @register_funcify_default_op_cache_key(SumOfSquares)

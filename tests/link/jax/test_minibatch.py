@@ -11,7 +11,7 @@ pytest.importorskip("jax")
 from jax.experimental.checkify import JaxRuntimeError  # noqa: E402
 
 from deeplearning_tutorial.link import load_backend  # noqa: E402
-from deeplearning_tutorial.ops.minibatch import StaticLengthSlice  # noqa: E402
+from deeplearning_tutorial.link.numpy.minibatch import StaticLengthSlice  # noqa: E402
 from tests.helpers import assert_same_as_reference_mode, logistic_step  # noqa: E402
 
 JAX = load_backend(pytensor.compile.mode.get_mode("JAX"))

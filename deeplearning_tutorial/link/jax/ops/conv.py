@@ -4,9 +4,8 @@ The output is the cross-correlation of the zero-padded images with the
 kernels (flipped for a true convolution): the image patches, gathered by
 one strided slice per kernel cell ("im2col"), times the filter matrix in
 one ``dot_general``.  The two gradients are that function's transposes (it
-is linear in each argument), which JAX derives.  On LeNet's training step
-this was faster than XLA's own convolution, ``lax.conv_general_dilated``,
-on this machine's CPU (README, "JAX and GPUs"; `benchmarks/jax_conv.py`).
+is linear in each argument), which JAX derives.  `benchmarks/jax_conv.py`
+compares it with XLA's own convolution, ``lax.conv_general_dilated``.
 ``HIGHEST`` precision keeps float32 in float32 on accelerators that would
 round it to a shorter format.
 """

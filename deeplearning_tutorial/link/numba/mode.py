@@ -1,18 +1,22 @@
 """``NUMBA_BLAS``: PyTensor's Numba backend with Theano's BLAS rewrites kept.
 
 PyTensor's ``NUMBA`` mode compiles a whole graph into one Numba function,
-which removes the Python virtual machine's cost per node (about 12 us, the
-better part of an MLP training step).  But it leaves out the BLAS rewrites,
+which removes the Python virtual machine's cost per node (the better part
+of an MLP training step).  But it leaves out the BLAS rewrites,
 so it computes each weight update as written, ``W - lr * (dot + c * W)``,
 where Theano computed one ``gemm``, ``(1 - lr * c) * W - lr * dot``: the two
 round differently.  And it compiles with fast-math flags, under which LLVM
 may reorder and contract floating-point arithmetic.
 
-This mode keeps the BLAS rewrites (their ops are compiled by
-`deeplearning_tutorial.link.numba.blas`, each one BLAS call as in Theano's
-C code) and turns fast-math off, so the compiled graph is the ``NUMPY``
-mode's graph, computed with Theano's arithmetic.
-It also computes ``sum(W ** 2)`` in one pass (`deeplearning_tutorial.ops.reductions`).
+This mode keeps the BLAS rewrites (their ops are compiled by `blas`,
+each one BLAS call as in Theano's C code) and turns fast-math off, so the
+compiled graph is the ``NUMPY`` mode's graph, computed with Theano's
+arithmetic.  It also computes ``sum(W ** 2)`` in one pass, with the
+``NUMPY`` mode's rewrite (`deeplearning_tutorial.link.numpy.reductions`,
+compiled by `reductions`).
+
+Defining the mode loads no Numba code: the implementations are registered
+(`deeplearning_tutorial.link.numba.register`) when a graph is compiled in it.
 """
 
 from pytensor import config
@@ -21,7 +25,8 @@ from pytensor.graph.rewriting.basic import dfs_rewriter
 from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 from pytensor.link.numba.linker import NumbaLinker
 
-from deeplearning_tutorial.ops.reductions import local_sum_of_squares
+from deeplearning_tutorial.link.numba import register
+from deeplearning_tutorial.link.numpy.reductions import local_sum_of_squares
 
 
 class NumbaBlasLinker(NumbaLinker):
@@ -30,9 +35,9 @@ class NumbaBlasLinker(NumbaLinker):
     incompatible_rewrites = tuple(r for r in NumbaLinker.incompatible_rewrites if r != "BlasOpt")
 
     def fgraph_convert(self, fgraph, **kwargs):
-        # Imported here, as PyTensor imports its own dispatch: only a graph
-        # compiled in this mode needs Numba and the BLAS implementations.
-        import deeplearning_tutorial.link.numba  # noqa: F401
+        # Here, as PyTensor imports its own dispatch: only a graph compiled
+        # in this mode needs Numba and the BLAS implementations.
+        register()
 
         # The flag is read while each node is converted (it is part of the
         # cache key too) and when the graph is compiled.

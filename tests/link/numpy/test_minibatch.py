@@ -1,4 +1,4 @@
-"""Tests of deeplearning_tutorial.ops.minibatch: minibatch slices of a static length.
+"""Tests of deeplearning_tutorial.link.numpy.minibatch: minibatch slices of a static length.
 
 Which slices the rewrite recognises, the op's range check, and a training
 step of the ``NUMPY`` mode (which uses the rewrite) against the same step
@@ -13,8 +13,8 @@ import pytest
 from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.rewriting.basic import dfs_rewriter
 
+from deeplearning_tutorial.link.numpy.minibatch import StaticLengthSlice, static_length_slices
 from deeplearning_tutorial.modes import NUMPY, numpy_mode
-from deeplearning_tutorial.ops.minibatch import StaticLengthSlice, static_length_slices
 
 WITHOUT_STATIC_SLICES = numpy_mode(without=["static_length_slices"])
 

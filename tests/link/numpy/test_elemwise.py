@@ -1,4 +1,4 @@
-"""Tests of deeplearning_tutorial.ops.elemwise: element-wise nodes with one NumPy call.
+"""Tests of deeplearning_tutorial.link.numpy.elemwise: element-wise nodes with one NumPy call.
 
 `UfuncElemwise` must give exactly what ``Elemwise.perform`` gives: the
 ``NUMPY`` mode is compared, bit for bit, with the same mode without it.
@@ -9,8 +9,8 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 
+from deeplearning_tutorial.link.numpy.elemwise import UfuncElemwise
 from deeplearning_tutorial.modes import NUMPY, numpy_mode
-from deeplearning_tutorial.ops.elemwise import UfuncElemwise
 
 REFERENCE = numpy_mode(without=["ufunc_elemwise"])
 

@@ -1,4 +1,4 @@
-"""Tests of deeplearning_tutorial.link.vm: the NUMPY mode's virtual machine."""
+"""Tests of deeplearning_tutorial.link.numpy.vm: the NUMPY mode's virtual machine."""
 
 import warnings
 
@@ -8,10 +8,10 @@ import pytensor.tensor as pt
 import pytest
 from pytensor.tensor.blas import Dot22
 
-from deeplearning_tutorial.link.vm import QuietLoop
+from deeplearning_tutorial.link.numpy.minibatch import StaticLengthSlice
+from deeplearning_tutorial.link.numpy.vm import QuietLoop
 from deeplearning_tutorial.modes import NUMPY
-from deeplearning_tutorial.ops import Conv2d, blas, conv2d
-from deeplearning_tutorial.ops.minibatch import StaticLengthSlice
+from deeplearning_tutorial.ops import Conv2d, blas_kernels, conv2d
 
 
 def test_numpy_mode_functions_run_on_the_quiet_loop():
@@ -68,7 +68,7 @@ def test_updates_and_repeated_calls():
 
 def test_a_call_holding_a_node_that_splits_its_work_keeps_blas_on_one_thread(monkeypatch):
     """The whole call, not only that node: BLAS's idle threads would busy-wait against the node's."""
-    get, set_ = blas._thread_counts
+    get, set_ = blas_kernels.load().thread_counts
     seen = []
 
     def record(op_class):

@@ -19,7 +19,7 @@ what the per-element cast gives).  The values are those of
 ``Elemwise.perform``: the same ufunc on the same inputs, rounded to the
 same output dtype.  Any other case is left to ``Elemwise.perform``.
 `local_ufunc_elemwise` puts it in place in the ``NUMPY`` mode, whose
-virtual machine (`deeplearning_tutorial.link.vm`) runs each call under
+virtual machine (`deeplearning_tutorial.link.numpy.vm`) runs each call under
 ``numpy.errstate(all="ignore")``, as ``Elemwise.perform`` runs each node:
 so it does not enter that context again for every node.
 """

@@ -14,7 +14,7 @@ like Theano's C code, which never warned about floating-point exceptions.
 Errors are reported as PyTensor reports them, naming the node.  When a
 node runs threads of its own (``splits_work_across_cores``: the
 convolution and pooling ops), the whole call runs with BLAS on one thread
-(`deeplearning_tutorial.ops.blas.one_thread`).
+(`deeplearning_tutorial.ops.blas_kernels.one_thread`).
 """
 
 import contextlib
@@ -23,7 +23,7 @@ import numpy as np
 from pytensor.link.utils import raise_with_op
 from pytensor.link.vm import Loop, VMLinker
 
-from deeplearning_tutorial.ops import blas
+from deeplearning_tutorial.ops import blas_kernels
 
 
 class QuietLoop(Loop):
@@ -45,7 +45,7 @@ class QuietLoop(Loop):
         """One BLAS thread for the whole call if a node splits its work across the cores itself."""
         if self._one_blas_thread is None:
             self._one_blas_thread = any(getattr(node.op, "splits_work_across_cores", False) for node in self.nodes)
-        return blas.one_thread() if self._one_blas_thread else contextlib.nullcontext()
+        return blas_kernels.one_thread() if self._one_blas_thread else contextlib.nullcontext()
 
     def __call__(self):
         with np.errstate(all="ignore"), self._blas_context():
@@ -69,10 +69,20 @@ class QuietLoop(Loop):
 
 
 class NumpyVMLinker(VMLinker):
-    """`VMLinker` whose plain loops (no laziness, no callbacks) are `QuietLoop`s."""
+    """`VMLinker` whose plain loops (no laziness, no callbacks) are `QuietLoop`s.
 
-    def make_vm(self, *args, **kwargs):
-        vm = super().make_vm(*args, **kwargs)
-        if type(vm) is Loop:
-            vm.__class__ = QuietLoop
-        return vm
+    PyTensor's `VMLinker.make_vm` chooses which virtual machine runs a graph
+    (a `Loop`, a ``Stack`` for lazy graphs and callbacks, a C loop) and has
+    no hook for the class it builds.  So where it chose a `Loop`, a
+    `QuietLoop` is built with the same arguments, and the `Loop` dropped.
+    """
+
+    def make_vm(self, nodes, thunks, input_storage, output_storage, storage_map, post_thunk_clear, *rest):
+        vm = super().make_vm(nodes, thunks, input_storage, output_storage, storage_map, post_thunk_clear, *rest)
+        if type(vm) is not Loop:
+            return vm
+        computed, compute_map, updated_vars = rest
+        return QuietLoop(
+            self.fgraph, nodes, thunks, vm.pre_call_clear, storage_map, input_storage, output_storage, updated_vars,
+            post_thunk_clear if vm.allow_gc else None,
+        )  # fmt: skip

@@ -1,6 +1,6 @@
-"""Tests of deeplearning_tutorial.ops.reductions: the L2 penalty in one pass.
+"""Tests of deeplearning_tutorial.link.numpy.reductions: the L2 penalty in one pass.
 
-The Numba backend's implementation is tested in tests/link/numba/test_blas.py.
+The Numba backend's implementation is tested in tests/link/numba/test_reductions.py.
 """
 
 import numpy
@@ -8,8 +8,8 @@ import pytensor
 import pytensor.tensor as T
 import pytest
 
+from deeplearning_tutorial.link.numpy.reductions import SumOfSquares
 from deeplearning_tutorial.modes import NUMPY
-from deeplearning_tutorial.ops.reductions import SumOfSquares
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

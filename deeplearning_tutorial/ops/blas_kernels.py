@@ -1,24 +1,24 @@
-"""BLAS ``gemm`` in one call, in place: the weight update as Theano computed it.
+"""BLAS ``gemm`` and ``gemv`` called from compiled code, and the BLAS's thread count.
 
-PyTensor's BLAS rewrites turn each SGD step ``W - lr * (dot + c * W)`` into
-one ``Gemm`` node, ``(1 - lr * c) * W - lr * dot``, as Theano's did.  But
-``Gemm.perform`` then computes it in three NumPy passes over ``W`` (scale,
-product into a temporary, add), where Theano's C code made one BLAS call
-that reads and writes ``W`` once: for the MLP's 784x500 weights that is
-most of a training step's time.  `BlasGemm` makes the one call, and
-`local_blas_gemm` puts it in place of ``Gemm`` in the ``NUMPY`` mode.
+The convolution's kernels (`im2col`) multiply their patch matrices with
+BLAS ``gemm`` calls made from Numba-compiled code, without returning to
+Python between them; the ``NUMPY`` mode's one-call weight update
+(`deeplearning_tutorial.link.numpy.blas`) and the Numba backend's BLAS ops
+(`deeplearning_tutorial.link.numba.blas`) call the same functions.  They
+call BLAS's Fortran routines (``sgemm``, ``dgemm``, ``sgemv``, ``dgemv``)
+directly.
 
-`gemm_into` calls BLAS's Fortran routine (``sgemm``, ``dgemm``) directly,
-compiled with Numba as `deeplearning_tutorial.ops.loops` is.  It calls the
-OpenBLAS that NumPy's wheels bundle, the one NumPy's own matrix products
-use, when it is found: a process then has one BLAS and one pool of BLAS
-threads, not NumPy's and SciPy's each busy-waiting for work, and this
-OpenBLAS is the faster of the two here on small float32 products (0.33 ms
-against 0.46 ms for a 20x784 by 784x500 product).  Otherwise it calls
-SciPy's BLAS, as Numba's ``np.dot`` does.  The routines are registered
-with LLVM under names of our own, so compiled code refers to them by name,
-not by address, and can be cached on disk.  The Numba backend's BLAS ops
-(`deeplearning_tutorial.link.numba.blas`) call the same functions.
+The BLAS called is the OpenBLAS that NumPy's wheels bundle, the one NumPy's
+own matrix products use, when it is found: a process then has one BLAS and
+one pool of BLAS threads, not NumPy's and SciPy's each busy-waiting for
+work.  Otherwise it is SciPy's BLAS, as Numba's ``np.dot`` uses.
+
+Nothing is opened or registered when this module is imported: `load`
+finds the BLAS, registers its routines with LLVM under names of our own
+(so that compiled code refers to them by name, not by address, and can be
+cached on disk) and defines the compiled functions that call them.  It
+runs once, on first use; code that calls these functions from compiled
+code of its own calls `load` before that code is compiled or loaded.
 
 ``b * z + a * dot(x, y)`` in one BLAS call rounds as BLAS rounds it, which
 is how Theano computed it: the float64 MLP ends its first epoch within
@@ -26,7 +26,10 @@ is how Theano computed it: the float64 MLP ends its first epoch within
 """
 
 import contextlib
+import contextvars
 import ctypes
+import dataclasses
+import functools
 import glob
 import os
 
@@ -34,10 +37,6 @@ import llvmlite.binding
 import numpy as np
 from numba import njit, types
 from numba.core.extending import get_cython_function_address
-from pytensor.graph.rewriting.basic import node_rewriter
-from pytensor.tensor.blas import Dot22, Gemm
-
-from deeplearning_tutorial.ops import threads
 
 _ROUTINES = ("sgemm", "dgemm", "sgemv", "dgemv")
 
@@ -89,23 +88,58 @@ def _scipy_thread_count_functions():
     return None
 
 
-BLAS_VERSION, BLAS_INT, _addresses, _thread_counts = _find_blas()
-# Part of the Numba backend's cache keys for code that calls these
-# functions: which BLAS, and the version of the calling code here (change it
-# when that code, or the routines' names, change).
-_CALLING_CODE_VERSION = 3
-BLAS_CACHE_KEY = 100 * _CALLING_CODE_VERSION + BLAS_VERSION
-_symbols = {name: f"deeplearning_tutorial_{name}_{BLAS_VERSION}" for name in _ROUTINES}
-for _name, _address in _addresses.items():
-    llvmlite.binding.add_symbol(_symbols[_name], _address)
+# The version of the calling code here, part of the Numba backend's cache
+# keys for code that calls these functions (`Blas.cache_key`): change it
+# when that code, or the routines' names, change.
+_CALLING_CODE_VERSION = 4
 
-# Fortran calling convention: every argument is a pointer (here an
-# ``array.ctypes``): characters as uint8, integers as BLAS_INT, scalars in the
-# matrices' dtype.
-_sgemm, _dgemm = (types.ExternalFunction(_symbols[name], types.void(*[types.voidptr] * 13)) for name in _ROUTINES[:2])
-_sgemv, _dgemv = (types.ExternalFunction(_symbols[name], types.void(*[types.voidptr] * 11)) for name in _ROUTINES[2:])
+
+@dataclasses.dataclass(frozen=True)
+class Blas:
+    """The BLAS that compiled code calls (`load`)."""
+
+    #: Which BLAS: 1 for NumPy's OpenBLAS, 2 for SciPy's; part of its routines' names in compiled code.
+    version: int
+    #: NumPy's integer type for the routines' integer arguments.
+    int_type: type
+    #: Names the BLAS in the disk cache's keys of the compiled functions: its routines and integer width.
+    key: str
+    #: The Numba backend's cache key for code that calls these functions: which BLAS, and `_CALLING_CODE_VERSION`.
+    cache_key: int
+    #: OpenBLAS's (get, set) of its number of threads, or None when they cannot be found.
+    thread_counts: tuple | None
+
+
+@functools.cache
+def load():
+    """Find the BLAS, register its routines with LLVM, and define the compiled functions that call it.
+
+    Returns the `Blas` found.  Once it has run, this module's compiled
+    functions (`gemm_into`, `gemm_flat`, ...) are defined; calling it again
+    returns the same `Blas` and does nothing else.
+    """
+    global BLAS_INT, _sgemm, _dgemm, _sgemv, _dgemv
+    version, int_type, addresses, thread_counts = _find_blas()
+    symbols = {name: f"deeplearning_tutorial_{name}_{version}" for name in _ROUTINES}
+    for name, address in addresses.items():
+        llvmlite.binding.add_symbol(symbols[name], address)
+    BLAS_INT = int_type
+    # Fortran calling convention: every argument is a pointer (here an
+    # ``array.ctypes``): characters as uint8, integers as BLAS_INT, scalars in the
+    # matrices' dtype.
+    _sgemm, _dgemm = (
+        types.ExternalFunction(symbols[name], types.void(*[types.voidptr] * 13)) for name in _ROUTINES[:2]
+    )
+    _sgemv, _dgemv = (
+        types.ExternalFunction(symbols[name], types.void(*[types.voidptr] * 11)) for name in _ROUTINES[2:]
+    )
+    key = f"{sorted(symbols.values())} {np.dtype(int_type).name}"
+    _blas_calls(key)
+    return Blas(version, int_type, key, 100 * _CALLING_CODE_VERSION + version, thread_counts)
+
 
 _N, _T, _NONE = ord("N"), ord("T"), 0
+#: The dtypes BLAS computes in.
 BLAS_DTYPES = ("float32", "float64")
 
 # The helpers below do no arithmetic of their own beyond what BLAS does;
@@ -151,7 +185,7 @@ def _alpha_beta(alpha, beta, dtype):
 
 
 def _blas_calls(blas_key):
-    """The compiled functions that call BLAS, cached on disk under ``blas_key``.
+    """Define the compiled functions that call BLAS as module globals, cached on disk under ``blas_key``.
 
     Numba's disk cache knows a function by its source and the values it
     closes over, not by the external routines its code calls: code compiled
@@ -162,7 +196,8 @@ def _blas_calls(blas_key):
     module globals: a compiled function closed over would be part of the
     key too, and pickles differently in every process.
     """
-    global _gemm_call, _gemm_column_major, gemm_into, gemm_output, gemm_flat
+    global _gemm_call, _gemm_column_major, gemm_into, gemv_into, gemm_flat, gemm_rows_major, gemm_rows
+    global gemm_output, gemm_op
 
     @njit(cache=True, nogil=True)
     def _gemm_call(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
@@ -330,12 +365,14 @@ def _blas_calls(blas_key):
         gemm_into(out, alpha, x, y, beta)
         return out
 
-    return gemm_into, gemm_rows_major, gemm_rows, gemv_into, gemm_output, gemm_op
+
+# Whether the running code is inside `one_thread`, in this thread.
+_inside_one_thread = contextvars.ContextVar("deeplearning_tutorial_inside_one_thread", default=False)
 
 
-# Names the BLAS that compiled code calls: its routines and integer width.
-BLAS_KEY = f"{sorted(_symbols.values())} {np.dtype(BLAS_INT).name}"
-gemm_into, gemm_rows_major, gemm_rows, gemv_into, gemm_output, gemm_op = _blas_calls(BLAS_KEY)
+def inside_one_thread():
+    """Whether the caller runs inside `one_thread`: code that splits its work across the cores may then do so."""
+    return _inside_one_thread.get()
 
 
 @contextlib.contextmanager
@@ -348,16 +385,17 @@ def one_thread():
     also busy-wait for a while after each call: BLAS must not have run on
     several threads just before either, which is why the ``NUMPY`` mode's
     virtual machine keeps a whole call on one BLAS thread when it holds
-    such code (`deeplearning_tutorial.link.vm`).  Does nothing when the
-    BLAS's thread count cannot be set.
+    such code (`deeplearning_tutorial.link.numpy.vm`).  The thread count is
+    left alone when it cannot be set; `inside_one_thread` is true in the
+    block either way.
     """
-    global _one_thread_depth
-    _one_thread_depth += 1
+    token = _inside_one_thread.set(True)
     try:
-        if _thread_counts is None:
+        thread_counts = load().thread_counts
+        if thread_counts is None:
             yield
             return
-        get, set_ = _thread_counts
+        get, set_ = thread_counts
         before = get()
         if before == 1:
             yield
@@ -368,84 +406,9 @@ def one_thread():
         finally:
             set_(before)
     finally:
-        _one_thread_depth -= 1
+        _inside_one_thread.reset(token)
 
 
-_one_thread_depth = 0
-
-# Rows of a product per BLAS call when `threads.split` runs it on every
-# core: fixed, so the calls, and the results, do not depend on how many
-# cores there are.
+# Rows of a product per BLAS call in `gemm_rows`: fixed, so that the calls,
+# and the results, do not depend on how many cores share the rows.
 ROW_BLOCK = 128
-# Multiply-adds below which a product stays one BLAS call: threads cost
-# more than they save (OpenBLAS draws its own line at 65536 * 4).
-_SPLIT_MIN_WORK = 1 << 22
-
-
-def _split(x, y):
-    """Whether x @ y runs as blocks of rows on every core: only large products inside `one_thread`.
-
-    Outside it BLAS runs its own threads; inside, the products of a large
-    dense layer (LeNet's 800 x 500) would otherwise run on one core.
-    """
-    return bool(_one_thread_depth) and threads.THREADS > 1 and x.shape[0] * x.shape[1] * y.shape[1] >= _SPLIT_MIN_WORK
-
-
-def _row_major(a):
-    """``a`` as a C-contiguous array and whether it stands for its transpose (an F-contiguous ``a``)."""
-    if a.flags.c_contiguous:
-        return a, False
-    if a.flags.f_contiguous:
-        return a.T, True
-    return np.ascontiguousarray(a), False
-
-
-def _product_into(z, alpha, x, y, beta, split):
-    """``z = alpha * x @ y + beta * z`` for a C-contiguous ``z``: one BLAS call, or blocks of rows on every core."""
-    (x, transpose_x), (y, transpose_y) = _row_major(x), _row_major(y)
-    alpha, beta = float(alpha), float(beta)
-    if split:
-        threads.split(gemm_rows, -(-len(z) // ROW_BLOCK), z, alpha, x, transpose_x, y, transpose_y, beta)
-    else:
-        gemm_rows_major(z, alpha, x, transpose_x, y, transpose_y, beta)
-
-
-class BlasGemm(Gemm):
-    """PyTensor's ``Gemm``, ``b * z + a * dot(x, y)``, computed by one BLAS call (in place if ``inplace``).
-
-    Inside `one_thread` a large product is split by rows across the cores.
-    """
-
-    def perform(self, node, inputs, output_storage):
-        z, a, x, y, b = inputs
-        if z.dtype.name not in BLAS_DTYPES or z.ndim != 2:
-            return super().perform(node, inputs, output_storage)
-        a, b = z.dtype.type(a), z.dtype.type(b)
-        out = gemm_output(z, (x.shape[0], y.shape[1]), self.inplace)
-        if out.flags.c_contiguous:
-            _product_into(out, a, x, y, b, _split(x, y))
-        else:
-            gemm_into(out, a, x, y, b)
-        output_storage[0][0] = out
-
-
-class BlasDot22(Dot22):
-    """PyTensor's ``Dot22``, split by rows across the cores inside `one_thread`; NumPy's ``dot`` otherwise."""
-
-    def perform(self, node, inputs, output_storage):
-        x, y = inputs
-        if not _split(x, y) or x.dtype != y.dtype or x.dtype.name not in BLAS_DTYPES:
-            return super().perform(node, inputs, output_storage)
-        z = np.empty((x.shape[0], y.shape[1]), x.dtype)
-        _product_into(z, 1.0, x, y, 0.0, split=True)
-        output_storage[0][0] = z
-
-
-@node_rewriter([Gemm, Dot22])
-def local_blas_gemm(fgraph, node):
-    """``Gemm`` -> `BlasGemm`, keeping its in-place flag, and ``Dot22`` -> `BlasDot22`."""
-    if type(node.op) is Gemm:
-        return BlasGemm(inplace=node.op.inplace).make_node(*node.inputs).outputs
-    if type(node.op) is Dot22:
-        return BlasDot22().make_node(*node.inputs).outputs
-    return None

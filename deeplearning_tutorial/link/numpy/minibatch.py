@@ -14,8 +14,9 @@ the same integer whatever the variables it is computed from (both affine in
 them, with equal coefficients), the slice is the ``length`` rows from
 ``start`` -- provided those rows exist.  `StaticLengthSlice` checks that
 they do and raises otherwise, where NumPy would have returned a shorter
-array; for every index the tutorials use the result is the same.  Its JAX
-implementation is `deeplearning_tutorial.link.jax.minibatch`.
+array; for every index the tutorials use the result is the same.  The
+``NUMPY`` and ``JAX`` modes use it; its JAX implementation is
+`deeplearning_tutorial.link.jax.minibatch`.
 """
 
 from pytensor.graph.basic import Apply, Constant

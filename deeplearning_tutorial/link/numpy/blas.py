@@ -1,0 +1,98 @@
+"""The ``NUMPY`` mode's weight update: PyTensor's ``Gemm`` in one BLAS call, in place, as Theano computed it.
+
+PyTensor's BLAS rewrites turn each SGD step ``W - lr * (dot + c * W)`` into
+one ``Gemm`` node, ``(1 - lr * c) * W - lr * dot``, as Theano's did.  But
+``Gemm.perform`` then computes it in three NumPy passes over ``W`` (scale,
+product into a temporary, add), where Theano's C code made one BLAS call
+that reads and writes ``W`` once: for the MLP's 784x500 weights that is
+most of a training step's time.  `BlasGemm` makes the one call
+(`deeplearning_tutorial.ops.blas_kernels`), and `local_blas_gemm` puts it
+in place of ``Gemm`` in the ``NUMPY`` mode.
+
+Inside `blas_kernels.one_thread` (a call of the mode's virtual machine
+that holds a convolution or pooling node), BLAS runs on one thread, so a
+large product is split by rows across the cores here instead (`BlasDot22`
+too).  Its Numba counterpart is `deeplearning_tutorial.link.numba.blas`.
+"""
+
+import numpy as np
+from pytensor.graph.rewriting.basic import node_rewriter
+from pytensor.tensor.blas import Dot22, Gemm
+
+from deeplearning_tutorial.ops import blas_kernels, threads
+from deeplearning_tutorial.ops.blas_kernels import BLAS_DTYPES, ROW_BLOCK
+
+# Multiply-adds below which a product stays one BLAS call: threads cost
+# more than they save (OpenBLAS draws its own line at 65536 * 4).
+_SPLIT_MIN_WORK = 1 << 22
+
+
+def _split(x, y, on_one_thread):
+    """Whether x @ y runs as blocks of rows on every core: only large products while BLAS is ``on_one_thread``.
+
+    Otherwise BLAS runs its own threads; on one thread, the products of a
+    large dense layer (LeNet's 800 x 500) would run on one core.
+    """
+    return on_one_thread and threads.THREADS > 1 and x.shape[0] * x.shape[1] * y.shape[1] >= _SPLIT_MIN_WORK
+
+
+def _row_major(a):
+    """``a`` as a C-contiguous array and whether it stands for its transpose (an F-contiguous ``a``)."""
+    if a.flags.c_contiguous:
+        return a, False
+    if a.flags.f_contiguous:
+        return a.T, True
+    return np.ascontiguousarray(a), False
+
+
+def _product_into(z, alpha, x, y, beta, split):
+    """``z = alpha * x @ y + beta * z`` for a C-contiguous ``z``: one BLAS call, or blocks of rows on every core."""
+    blas_kernels.load()
+    (x, transpose_x), (y, transpose_y) = _row_major(x), _row_major(y)
+    alpha, beta = float(alpha), float(beta)
+    if split:
+        threads.split(blas_kernels.gemm_rows, -(-len(z) // ROW_BLOCK), z, alpha, x, transpose_x, y, transpose_y, beta)
+    else:
+        blas_kernels.gemm_rows_major(z, alpha, x, transpose_x, y, transpose_y, beta)
+
+
+class BlasGemm(Gemm):
+    """PyTensor's ``Gemm``, ``b * z + a * dot(x, y)``, computed by one BLAS call (in place if ``inplace``).
+
+    Inside `blas_kernels.one_thread` a large product is split by rows across the cores.
+    """
+
+    def perform(self, node, inputs, output_storage):
+        z, a, x, y, b = inputs
+        if z.dtype.name not in BLAS_DTYPES or z.ndim != 2:
+            return super().perform(node, inputs, output_storage)
+        blas_kernels.load()
+        a, b = z.dtype.type(a), z.dtype.type(b)
+        out = blas_kernels.gemm_output(z, (x.shape[0], y.shape[1]), self.inplace)
+        if out.flags.c_contiguous:
+            _product_into(out, a, x, y, b, _split(x, y, blas_kernels.inside_one_thread()))
+        else:
+            blas_kernels.gemm_into(out, a, x, y, b)
+        output_storage[0][0] = out
+
+
+class BlasDot22(Dot22):
+    """PyTensor's ``Dot22``, split by rows across the cores inside `blas_kernels.one_thread`; else NumPy's ``dot``."""
+
+    def perform(self, node, inputs, output_storage):
+        x, y = inputs
+        if not _split(x, y, blas_kernels.inside_one_thread()) or x.dtype != y.dtype or x.dtype.name not in BLAS_DTYPES:
+            return super().perform(node, inputs, output_storage)
+        z = np.empty((x.shape[0], y.shape[1]), x.dtype)
+        _product_into(z, 1.0, x, y, 0.0, split=True)
+        output_storage[0][0] = z
+
+
+@node_rewriter([Gemm, Dot22])
+def local_blas_gemm(fgraph, node):
+    """``Gemm`` -> `BlasGemm`, keeping its in-place flag, and ``Dot22`` -> `BlasDot22`."""
+    if type(node.op) is Gemm:
+        return BlasGemm(inplace=node.op.inplace).make_node(*node.inputs).outputs
+    if type(node.op) is Dot22:
+        return BlasDot22().make_node(*node.inputs).outputs
+    return None

@@ -1,0 +1,97 @@
+"""Tests of deeplearning_tutorial.link.numpy.blas: the NUMPY mode's Gemm in one BLAS call.
+
+`BlasGemm` against PyTensor's ``Gemm.perform`` (which rounds ``b * z + a *
+dot`` in separate passes, so to a tolerance); the ``NUMPY`` mode's weight
+updates in place; and products split by rows across the cores while BLAS
+runs on one thread.
+"""
+
+import numpy
+import pytensor
+import pytensor.tensor as T
+import pytest
+
+from deeplearning_tutorial.link.numpy import blas
+from deeplearning_tutorial.link.numpy.blas import BlasGemm
+from deeplearning_tutorial.modes import NUMPY, numpy_mode
+from deeplearning_tutorial.ops import blas_kernels, threads
+
+SHAPES = [(3, 4, 5), (1, 4, 5), (3, 1, 5), (3, 4, 1), (1, 1, 1), (0, 3, 2), (3, 0, 2)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_blas_gemm_computes_what_gemm_computes(dtype):
+    """On every shape above, and with a one-row ``z`` broadcast against the product.
+
+    (``Gemm.perform`` fails to broadcast a row against an empty product, so
+    that case is left out.)
+    """
+    rng = numpy.random.default_rng(1)
+    x, y, z = (T.matrix(name, dtype=dtype) for name in "xyz")
+    a, b = T.constant(-0.01, dtype=dtype), T.constant(0.999998, dtype=dtype)
+    gemm = T.blas.gemm_no_inplace(z, a, x, y, b)
+    compiled = pytensor.function([x, y, z], gemm, mode=NUMPY)
+    reference = pytensor.function([x, y, z], gemm, mode=numpy_mode(without=["blas_gemm"]))
+    assert [type(n.op) for n in compiled.maker.fgraph.toposort()] == [BlasGemm]
+    tol = 1e-5 if dtype == "float32" else 1e-14
+    for m, k, n in SHAPES:
+        for rows in {m, 1} if m else {m}:
+            values = [rng.standard_normal(shape).astype(dtype) for shape in [(m, k), (k, n), (rows, n)]]
+            got, want = compiled(*values), reference(*values)
+            assert got.dtype == dtype and got.shape == (m, n)
+            numpy.testing.assert_allclose(got, want, rtol=tol, atol=tol, err_msg=str((m, k, n, rows)))
+
+
+def test_an_sgd_step_updates_the_shared_weights_in_place():
+    W = pytensor.shared(numpy.ones((3, 2)))
+    x = T.matrix("x")
+    step = pytensor.function([x], [], updates=[(W, W - 0.5 * T.dot(x.T, x[:, :2]) - 0.25 * W)], mode=NUMPY)
+    assert [(type(n.op), n.op.inplace) for n in step.maker.fgraph.toposort() if "Gemm" in type(n.op).__name__] == [
+        (BlasGemm, True)
+    ]
+    before = W.get_value(borrow=True)
+    xv = numpy.arange(12.0).reshape(4, 3)
+    step(xv)
+    numpy.testing.assert_allclose(W.get_value(), 0.75 * numpy.ones((3, 2)) - 0.5 * xv.T @ xv[:, :2], rtol=1e-15)
+    assert W.get_value(borrow=True) is before
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_product_split_into_blocks_of_rows_is_the_product(dtype):
+    rng = numpy.random.default_rng(3)
+    m = 2 * blas_kernels.ROW_BLOCK + 5
+    x, y = rng.standard_normal((m, 5)).astype(dtype), rng.standard_normal((5, 4)).astype(dtype)
+    z = rng.standard_normal((m, 4)).astype(dtype)
+    whole = z.copy()
+    blas_kernels.load()
+    blas_kernels.gemm_into(whole, 0.5, x, y, 2.0)
+    for x_used, y_used in [(x, y), (numpy.asfortranarray(x), y), (x, numpy.asfortranarray(y))]:
+        for split in (False, True):
+            got = z.copy()
+            blas._product_into(got, 0.5, x_used, y_used, 2.0, split)
+            numpy.testing.assert_allclose(got, whole, rtol=1e-6 if dtype == "float32" else 1e-14)
+            if not split:
+                numpy.testing.assert_array_equal(got, whole)
+
+
+def test_large_products_are_split_across_the_cores_only_inside_one_thread(monkeypatch):
+    monkeypatch.setattr(threads, "THREADS", 2)
+    big, small = numpy.ones((256, 128)), numpy.ones((128, 128))
+    assert not blas._split(big, small, blas_kernels.inside_one_thread())
+    with blas_kernels.one_thread():
+        assert blas._split(big, small, blas_kernels.inside_one_thread())
+        assert not blas._split(numpy.ones((2, 3)), numpy.ones((3, 4)), blas_kernels.inside_one_thread())
+    assert not blas._split(big, small, blas_kernels.inside_one_thread())
+    monkeypatch.setattr(threads, "THREADS", 1)
+    assert not blas._split(big, small, True)
+
+
+def test_dot22_becomes_blas_dot22_and_computes_the_product():
+    x, y = T.matrix("x"), T.matrix("y")
+    fn = pytensor.function([x, y], T.tanh(T.dot(x, y)), mode=NUMPY)
+    assert any(isinstance(node.op, blas.BlasDot22) for node in fn.maker.fgraph.apply_nodes)
+    rng = numpy.random.default_rng(5)
+    a, b = rng.standard_normal((300, 200)), rng.standard_normal((200, 150))
+    numpy.testing.assert_allclose(fn(a, b), numpy.tanh(a @ b), rtol=1e-13)
+    with blas_kernels.one_thread():
+        numpy.testing.assert_allclose(fn(a, b), numpy.tanh(a @ b), rtol=1e-13)
