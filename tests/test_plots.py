@@ -50,7 +50,7 @@ def test_the_weights_picture_has_one_colour_scale_with_its_bar():
     fig = plots.weights_figure("t", images, labels=[f"digit {d}" for d in range(10)])
     try:
         picture, bar = fig.axes
-        assert bar.get_ylabel() == "weight (0 is white)"
+        assert bar.get_xlabel() == "weight (0 is white)"  # a horizontal bar, below
         mosaic = picture.images[0].get_array()
         # The bar's colours: one scale, symmetric about zero, to the largest |weight| of all images.
         (colours,) = [c for c in bar.collections if c.cmap.name == "RdBu_r"]
