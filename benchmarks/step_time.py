@@ -1,6 +1,6 @@
 """Time of one call of a chapter's training step, in one mode.
 
-The chapter runs as it always does until its training step (the function
+The chapter runs as it always does, its printed lines going nowhere, until its training step (the function
 it compiles with updates) has been compiled and called once
 (`benchmarks.watch.first_training_step`); that step is then called again
 and again on the chapter's own minibatches, and the median time of a call
@@ -11,6 +11,8 @@ the device (`deeplearning_tutorial.link.jax`).
 """
 
 import argparse
+import contextlib
+import io
 import statistics
 import time
 
@@ -22,7 +24,8 @@ def training_step(name):
     from deeplearning_tutorial import tutorials
 
     train = tutorials.training_function(name)
-    return first_training_step(lambda: train(n_epochs=1))
+    with contextlib.redirect_stdout(io.StringIO()):
+        return first_training_step(lambda: train(n_epochs=1))
 
 
 def median_call_seconds(fn, calls, n_indices):
@@ -41,11 +44,17 @@ def median_call_seconds(fn, calls, n_indices):
 
 def main(argv=None):
     from benchmarks.tutorial import select_mode
-    from deeplearning_tutorial import tutorials
+    from deeplearning_tutorial import cli, tutorials
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks step-time", description=__doc__.splitlines()[0])
     parser.add_argument("tutorial", nargs="?", default="mlp", choices=list(tutorials.TUTORIALS))
-    parser.add_argument("--mode", type=str.upper, help="as the command line's --mode (default: NUMPY)")
+    parser.add_argument(
+        "--mode",
+        type=str.upper,
+        choices=cli.mode_names(),
+        metavar="MODE",
+        help="as the command line's (default: NUMPY)",
+    )
     parser.add_argument("--floatX", choices=("float32", "float64"), help="(default: PyTensor's, from PYTENSOR_FLAGS)")
     parser.add_argument("--calls", type=int, default=2000, help="timed calls (default: 2000)")
     args = parser.parse_args(argv)

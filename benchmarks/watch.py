@@ -11,10 +11,10 @@ library's own ``function`` is put back.
 
 This replaces a library function while it runs, which the package itself
 never does: it belongs to the benchmarks, never to a tutorial or to the
-command line, and it never runs during an ordinary run.  A chapter that
-compiles through the command line's run (``runs.current().function``)
-reaches ``pytensor.function`` only when it calls it, so it is seen here
-as well, and so is code that calls ``pytensor.function`` directly.
+command line, and no ordinary run goes through it.  It sees every call of
+``pytensor.function`` made while it is active, so it sees a chapter that
+compiles through the run seam too, as long as that seam, outside a
+command-line run, calls ``pytensor.function`` when the chapter compiles.
 
 It imports nothing at import time and only the standard library itself,
 so that an interpreter with Theano and nothing of ours installed can use
