@@ -2,6 +2,7 @@
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import types
@@ -173,3 +174,48 @@ def test_an_epoch_begins_at_minibatch_zero():
     report = clock.report()
     assert len(report["epoch_s"]) == len(report["epoch_cpu_s"]) == 2
     assert report["startup_s"] == clock.wall[0] and report["peak_rss_mb"] > 0
+
+
+#: A stand-in for Theano and for a historical chapter that trains with it (three minibatches an epoch).
+FAKE_THEANO = """
+__version__ = "0.0-test"
+
+def function(inputs, outputs, updates=None):
+    return lambda index: 0.5
+"""
+FAKE_CHAPTER = """
+import theano
+
+def train(n_epochs=1000):
+    step = theano.function([], None, updates=[("W", "W - 1")])
+    validate = theano.function([], None)
+    for epoch in range(n_epochs):
+        for index in range(3):
+            step(index)
+        validate(0)
+    print("done")
+"""
+
+
+def test_the_historical_code_is_timed_in_processes_of_its_own(tmp_path, monkeypatch):
+    """`benchmarks.legacy` watches ``theano.function``; `benchmarks.run.measure` reads what it reports."""
+    from benchmarks import run
+
+    (tmp_path / "theano.py").write_text(FAKE_THEANO)
+    (tmp_path / "chapter.py").write_text(FAKE_CHAPTER)
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    command = [sys.executable, "-m", "benchmarks.legacy", "chapter", "train", "3"]
+    figures = run.measure(command, dict(os.environ), empty_caches=False)
+    assert figures["cold_start_s"] is None and figures["warm_start_s"] > 0
+    assert len(figures["epochs_s"]) == len(figures["epochs_cpu_s"]) == 2  # three epochs, the first untimed
+    assert figures["epoch_s"] == pytest.approx(statistics.median(figures["epochs_s"]), abs=1e-4)
+    assert run.theano_version(sys.executable) == "0.0-test"
+
+
+def test_a_failed_measurement_says_the_last_line_of_its_error():
+    from benchmarks import run
+
+    command = [sys.executable, "-c", "import sys; print('Traceback ...', file=sys.stderr); sys.exit('broken chapter')"]
+    with pytest.raises(run.MeasurementError, match="^broken chapter$"):
+        run.measure(command, dict(os.environ), empty_caches=True)
