@@ -43,7 +43,8 @@ class EpochClock:
         """The process's figures, as a dict (see the module's docstring)."""
         if len(self.wall) < 2:
             raise RuntimeError(
-                f"{len(self.wall)} epoch(s) began: an epoch's time needs at least two (more epochs, or no early stop)"
+                f"saw {len(self.wall)} epoch start(s) (a training step called with minibatch index 0) where an "
+                "epoch's time needs two: more epochs, or a chapter whose training step takes the minibatch index"
             )
         return {
             "startup_s": self.wall[0] - self.started,
