@@ -46,6 +46,8 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 
+from deeplearning_tutorial import runs
+
 #: Where a bare file name such as ``'mnist.pkl.gz'`` is looked up: the
 #: ``data/`` folder of the repository, next to the package.
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "data")
@@ -366,7 +368,7 @@ def load_data(dataset):
     if not os.path.isfile(path) and path == resolve_path(MNIST_NAME):
         fetch_mnist(path)
 
-    print("... loading data")
+    runs.current().print("... loading data")
     train_set, valid_set, test_set = read_dataset(path)
 
     def shared_dataset(data_xy, borrow=True):

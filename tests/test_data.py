@@ -340,6 +340,31 @@ def test_load_data_gives_shared_splits_and_prints_the_historical_line(tmp_path, 
         numpy.testing.assert_array_equal(y.eval(), y_expected)
 
 
+def test_load_data_prints_through_the_run_as_the_chapters_one_does(tmp_path, capsys):
+    """data.load_data is the chapters' load_data (logistic_sgd's), ready to replace it: same line, same arrays."""
+    from deeplearning_tutorial import logistic_sgd, runs
+
+    class Lines(runs.Run):
+        def __init__(self):
+            self.lines = []
+
+        def print(self, *values, **kwargs):
+            self.lines.append(" ".join(map(str, values)))
+
+    path = write_pickle(tmp_path / "small.pkl.gz", small_splits())
+    ours, theirs = Lines(), Lines()
+    with runs.active(ours):
+        loaded = data.load_data(path)
+    with runs.active(theirs):
+        expected = logistic_sgd.load_data(path)
+    assert ours.lines == theirs.lines == ["... loading data"]
+    assert capsys.readouterr() == ("", "")
+    for (x, y), (ex, ey) in zip(loaded, expected):
+        assert x.type == ex.type and y.type == ey.type
+        numpy.testing.assert_array_equal(x.get_value(), ex.get_value())
+        numpy.testing.assert_array_equal(y.eval(), ey.eval())
+
+
 def test_load_data_fetches_only_the_tutorials_own_copy(tmp_path):
     missing = tmp_path / "nonexistent" / "mnist.pkl.gz"
     with pytest.raises(FileNotFoundError, match="does not exist"):
