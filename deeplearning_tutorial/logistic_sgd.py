@@ -32,7 +32,7 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 
-from deeplearning_tutorial import checks, cli, data
+from deeplearning_tutorial import checks, cli, data, runs
 from deeplearning_tutorial.modes import tutorial_mode
 
 
@@ -105,7 +105,7 @@ def load_data(dataset):
     if not os.path.isfile(path) and path == data.resolve_path(data.MNIST_NAME):
         data.fetch_mnist(path)
 
-    print("... loading data")
+    runs.current().print("... loading data")
     train_set, valid_set, test_set = data.read_dataset(path)
 
     def shared_dataset(data_xy, borrow=True):
@@ -138,10 +138,18 @@ def load_data(dataset):
 
 
 def save_model(model, path="best_model.pkl"):
-    """Pickle ``model`` to ``path`` atomically: an interrupted run never
-    leaves a truncated model where the previous good one was."""
-    with data.atomic_write(path) as tmp, open(tmp, "wb") as f:
-        pickle.dump(model, f)
+    """Pickle ``model`` to ``path``, as the historical code did after each new best model.
+
+    It is written atomically: an interrupted run never leaves a truncated
+    model where the previous good one was.  The command line says where it
+    went, and a resumed run does not write it while it replays.
+    """
+
+    def write(path):
+        with data.atomic_write(path) as tmp, open(tmp, "wb") as f:
+            pickle.dump(model, f)
+
+    runs.current().write_file(path, write, what="the best model, pickled for logistic_sgd.predict()")
 
 
 def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl.gz", batch_size=600):
@@ -153,6 +161,9 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
         http://www.iro.umontreal.ca/~lisa/deep/data/mnist/mnist.pkl.gz
     :param batch_size: examples per minibatch
     """
+    # Compile and print through the run (runs.py): the same as pytensor.function
+    # and print, except under the command line, which watches both.
+    run = runs.current()
     checks.positive_number("learning_rate", learning_rate)
     checks.positive_int("n_epochs", n_epochs)
     checks.positive_int("batch_size", batch_size)
@@ -168,7 +179,7 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
     n_valid_batches = valid_set_x.get_value(borrow=True).shape[0] // batch_size
     n_test_batches = test_set_x.get_value(borrow=True).shape[0] // batch_size
 
-    print("... building the model")
+    run.print("... building the model")
 
     index = T.lscalar()  # which minibatch
     x = T.matrix("x")  # images, one flattened image per row
@@ -179,7 +190,7 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
 
     # ``givens`` replaces x and y by slices of the shared data, so each
     # compiled function takes only the minibatch index.
-    test_model = pytensor.function(
+    test_model = run.function(
         inputs=[index],
         outputs=classifier.errors(y),
         givens={
@@ -188,7 +199,7 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
         },
         mode=tutorial_mode(),
     )
-    validate_model = pytensor.function(
+    validate_model = run.function(
         inputs=[index],
         outputs=classifier.errors(y),
         givens={
@@ -205,7 +216,7 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
         (classifier.b, classifier.b - learning_rate * g_b),
     ]
     # One SGD step on minibatch ``index``; returns its cost.
-    train_model = pytensor.function(
+    train_model = run.function(
         inputs=[index],
         outputs=cost,
         updates=updates,
@@ -216,7 +227,7 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
         mode=tutorial_mode(),
     )
 
-    print("... training the model")
+    run.print("... training the model")
     # Early stopping: train for at least ``patience`` minibatches, and
     # extend the horizon whenever the validation error improves enough.
     patience = 5000
@@ -241,7 +252,7 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
             if (iter + 1) % validation_frequency == 0:
                 validation_losses = [validate_model(i) for i in range(n_valid_batches)]
                 this_validation_loss = numpy.mean(validation_losses)
-                print(
+                run.print(
                     "epoch %i, minibatch %i/%i, validation error %f %%"
                     % (epoch, minibatch_index + 1, n_train_batches, this_validation_loss * 100.0)
                 )
@@ -253,7 +264,7 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
 
                     test_losses = [test_model(i) for i in range(n_test_batches)]
                     test_score = numpy.mean(test_losses)
-                    print(
+                    run.print(
                         "     epoch %i, minibatch %i/%i, test error of best model %f %%"
                         % (epoch, minibatch_index + 1, n_train_batches, test_score * 100.0)
                     )
@@ -264,12 +275,12 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
                 break
 
     end_time = timeit.default_timer()
-    print(
+    run.print(
         "Optimization complete with best validation score of %f %%,with test performance %f %%"
         % (best_validation_loss * 100.0, test_score * 100.0)
     )
-    print("The code run for %d epochs, with %f epochs/sec" % (epoch, 1.0 * epoch / (end_time - start_time)))
-    print(
+    run.print("The code run for %d epochs, with %f epochs/sec" % (epoch, 1.0 * epoch / (end_time - start_time)))
+    run.print(
         "The code for file " + os.path.split(__file__)[1] + " ran for %.1fs" % (end_time - start_time),
         file=sys.stderr,
     )
