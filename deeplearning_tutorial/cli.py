@@ -244,6 +244,7 @@ def configure(args):
             "use --floatX float32 or float64"
         )
     if args.mode:
+        modes.register()
         pytensor.config.mode = get_mode(args.mode)
     try:
         # What the tutorial will compile with: a mode that cannot run here
