@@ -6,6 +6,8 @@ import numpy
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from pytensor.ifelse import ifelse
+from pytensor.link.vm import Stack
 from pytensor.tensor.blas import Dot22
 
 from deeplearning_tutorial.link.numpy.minibatch import StaticLengthSlice
@@ -96,3 +98,12 @@ def test_a_call_holding_a_node_that_splits_its_work_keeps_blas_on_one_thread(mon
         assert seen == [("Dot22", 2)]
     finally:
         set_(before)
+
+
+def test_a_lazy_graph_keeps_the_virtual_machine_pytensor_chose():
+    """Only a plain `Loop` becomes a `QuietLoop`; an ``ifelse`` needs PyTensor's lazy ``Stack``."""
+    a, b = pt.vector("a"), pt.vector("b")
+    fn = pytensor.function([a, b], ifelse(pt.lt(a.sum(), b.sum()), a * 2, b * 3), mode=NUMPY)
+    assert type(fn.vm) is Stack
+    numpy.testing.assert_array_equal(fn(numpy.ones(2), numpy.full(2, 2.0)), [2.0, 2.0])
+    numpy.testing.assert_array_equal(fn(numpy.full(2, 2.0), numpy.ones(2)), [3.0, 3.0])
