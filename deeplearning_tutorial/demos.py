@@ -46,12 +46,13 @@ from deeplearning_tutorial.ops import conv2d, pool_2d
 PHOTO = "grace_hopper.jpg"  # shipped with matplotlib's sample data
 
 
-def _matplotlib():
+def _matplotlib(demo):
+    """matplotlib with a file-only backend, or one line saying how to install it."""
     try:
         import matplotlib
     except ImportError:
         raise ValueError(
-            "the conv demo needs matplotlib, which is not installed: pip install 'deeplearning-tutorial[plots]'"
+            f"the {demo} demo needs matplotlib, which is not installed: pip install 'deeplearning-tutorial[plots]'"
         ) from None
     matplotlib.use("Agg")
     import matplotlib.cbook
@@ -90,7 +91,7 @@ def filter_image(img, seed=23455):
 
 def conv_demo(out="conv_demo.png"):
     """Filter the sample photograph and write input and outputs into ``out``."""
-    mpl = _matplotlib()
+    mpl = _matplotlib("conv")
     plt = mpl.pyplot
     path = mpl.cbook.get_sample_data(PHOTO, asfileobj=False)
     img = numpy.asarray(mpl.image.imread(path), dtype="float64") / 256.0
@@ -148,7 +149,7 @@ def lenet5_summary(variant=None, seed=23455):
 
 def prototypes_demo(out="prototypes.png"):
     """Draw LeNet-5's ten output prototypes into ``out``."""
-    _matplotlib()  # one clear line when matplotlib is missing
+    _matplotlib("prototypes")
     from deeplearning_tutorial.lenet5 import plots
 
     plots.write_prototypes(out)
