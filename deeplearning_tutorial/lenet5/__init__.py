@@ -143,7 +143,7 @@ def schedule(text):
 
 #: Parameter of `train_lenet5` -> (flag, argparse options, help), for the shared
 #: command line.  ``learning_rate``, ``n_epochs`` and ``batch_size`` replace the
-#: shared flags of the same names: a schedule is not a number, and None means
+#: shared flags of the same names: a schedule is not a number, and unset (None) means
 #: LeNet-5's or the variant's own setting.
 FLAGS = {
     "learning_rate": (
@@ -155,17 +155,17 @@ FLAGS = {
     "n_epochs": (
         "--n-epochs",
         {"type": checked(int, checks.positive_int, "n_epochs"), "metavar": "N"},
-        "passes over the training set; None: 20, or the variant's own",
+        "passes over the training set; unset, 20 or the variant's own",
     ),
     "batch_size": (
         "--batch-size",
         {"type": checked(int, checks.positive_int, "batch_size"), "metavar": "N"},
-        "examples per minibatch; None: 5, or the variant's own",
+        "examples per minibatch; unset, 5 or the variant's own",
     ),
     "optimizer": (
         "--optimizer",
         {"choices": OPTIMIZERS},
-        "sdlm (the paper's), sgd or adam; None: sdlm, or the variant's own",
+        "sdlm (the paper's), sgd or adam; unset, sdlm or the variant's own",
     ),
     "variant": (
         "--variant",
@@ -195,7 +195,7 @@ FLAGS = {
     "max_minibatches": (
         "--max-minibatches",
         {"type": checked(int, checks.positive_int, "max_minibatches"), "metavar": "N"},
-        "stop after this many minibatches (for quick checks); None: no limit",
+        "stop after this many minibatches (for quick checks); unset, no limit",
     ),
 }
 
@@ -213,6 +213,12 @@ def build_classifier(x, arguments):
     variant = arguments.get("variant")
     model = LeNet5(rng, x, j=arguments.get("j", 1.0)) if variant is None else ArticleNet(rng, x, variant)
     return model, model.params
+
+
+# The chapter's public home is this package: the command line reads the
+# training function's module for FLAGS, write_plots and the module's
+# description, and names it in the command that resumes a stopped run.
+train_lenet5.__module__ = __name__
 
 
 def write_plots(folder, rows, params):
