@@ -1,7 +1,9 @@
 """LeNet-5's pictures: its learning curves, C1's kernels and the RBF prototypes.
 
-The curves and grids are drawn by the shared `deeplearning_tutorial.plots`;
-this module only chooses what to draw for LeNet-5 and its variants.  Needs
+The learning curves and the kernels are drawn by the shared
+`deeplearning_tutorial.plots`; this module chooses what to draw for LeNet-5
+and its variants, and draws what only they have: the test error after each
+pass of a run without a validation set, and the prototypes.  Needs
 matplotlib, like the shared module.
 """
 
@@ -29,6 +31,7 @@ def test_error_curve(path, title, rows):
     ax.set_xlabel("epoch")
     ax.set_ylabel("error (%)")
     ax.set_title(f"{title}: test error after each pass")
+    ax.xaxis.set_major_locator(plots.MaxNLocator(integer=True))  # passes are whole
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -36,10 +39,21 @@ def test_error_curve(path, title, rows):
 
 
 def write_prototypes(path):
-    """The ten RBF prototypes as 7x12 bitmaps, ink black on white."""
+    """The ten RBF prototypes as 7x12 bitmaps, ink black on white.
+
+    Drawn here rather than as a weight grid: they are targets of +-1, not
+    weights, so two colours say all there is.
+    """
     bitmaps = prototype_bitmaps().reshape(10, 12, 7)
-    labels = [str(digit) for digit in range(10)]
-    return plots.weight_grid(path, "LeNet-5: the prototypes of the output units", -bitmaps, (1, 10), labels)
+    fig, axes = plots.plt.subplots(1, 10, figsize=(10, 2.2))
+    for digit, ax in enumerate(axes):
+        ax.imshow(-bitmaps[digit], cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
+        ax.set_title(str(digit))
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("LeNet-5: the prototypes of the output units")
+    fig.tight_layout()
+    return plots._save(fig, path)
 
 
 def write_plots(folder, rows, params):
@@ -57,7 +71,7 @@ def write_plots(folder, rows, params):
     elif any(r.get("test_error") is not None for r in rows):
         paths.append(test_error_curve(curves, title, rows))
     kernels = params[0][:, 0]
-    labels = [f"C1 map {k}" for k in range(len(kernels))]
+    labels = [f"map {k}" for k in range(len(kernels))]
     path = os.path.join(folder, "c1_kernels.png")
     paths.append(plots.weight_grid(path, f"{title}: C1's kernels", kernels, (1, len(kernels)), labels))
     if lenet5:
