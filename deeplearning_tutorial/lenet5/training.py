@@ -16,11 +16,11 @@ import pytensor
 import pytensor.tensor as T
 
 from deeplearning_tutorial import checks, runs
+from deeplearning_tutorial.data import load_data
 from deeplearning_tutorial.lenet5.layers import shared
 from deeplearning_tutorial.lenet5.model import VARIANT_SETTINGS, ArticleNet, LeNet5, format_summary, summary_rows
 from deeplearning_tutorial.lenet5.optimizers import DEFAULT_RATES, OPTIMIZERS, parse_schedule, rate_for_epoch, updates
 from deeplearning_tutorial.lenet5.rewrites import compile_mode
-from deeplearning_tutorial.logistic_sgd import load_data
 
 #: LeNet-5's own settings, used where an argument is None and no variant is chosen.
 LENET5_SETTINGS = dict(optimizer="sdlm", learning_rate=None, batch_size=5, n_epochs=20)
@@ -57,7 +57,7 @@ def join_splits(a, b):
     """One shared split from two (training + validation, for ``train_on_all``)."""
     (ax, ay), (bx, by) = a, b
     x = numpy.concatenate([ax.get_value(borrow=True), bx.get_value(borrow=True)])
-    # The labels are int32 casts of shared float vectors (see load_data);
+    # The labels are int32 casts of shared float vectors (see data.load_data);
     # join the stored values, so that a minibatch does not join them again.
     y = numpy.concatenate([ay.owner.inputs[0].get_value(borrow=True), by.owner.inputs[0].get_value(borrow=True)])
     return pytensor.shared(x, borrow=True), T.cast(pytensor.shared(y, borrow=True), "int32")
