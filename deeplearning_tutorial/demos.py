@@ -1,4 +1,6 @@
-"""Two small demonstrations from the Theano LeNet tutorial.
+"""Small demonstrations: the Theano LeNet tutorial's convolution and pooling, and LeNet-5 untrained.
+
+Two come from the Theano LeNet tutorial:
 
 ``python -m deeplearning_tutorial.demos conv [--out FILE]``
     Convolves an RGB photograph with two random 9x9x3 filters, adds a
@@ -12,6 +14,16 @@
     partial windows at the border (``ignore_border=True``: 2x2 output) and
     once keeping them (``ignore_border=False``: 3x3 output), and prints
     the inputs and outputs as the tutorial did.
+
+Two more show LeNet-5 (`deeplearning_tutorial.lenet5`) without training it:
+
+``python -m deeplearning_tutorial.demos lenet5-summary [--variant NAME]``
+    Prints LeNet-5's layer table (output shape, trainable parameters and
+    connections of each layer), or that of an article's variant.
+
+``python -m deeplearning_tutorial.demos prototypes [--out FILE]``
+    Draws the ten hand-drawn prototypes of LeNet-5's output units into one
+    PNG (needs matplotlib).
 """
 
 import argparse
@@ -26,6 +38,7 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 
+from deeplearning_tutorial import lenet5
 from deeplearning_tutorial.data import atomic_write
 from deeplearning_tutorial.modes import tutorial_mode
 from deeplearning_tutorial.ops import conv2d, pool_2d
@@ -33,12 +46,13 @@ from deeplearning_tutorial.ops import conv2d, pool_2d
 PHOTO = "grace_hopper.jpg"  # shipped with matplotlib's sample data
 
 
-def _matplotlib():
+def _matplotlib(demo):
+    """matplotlib with a file-only backend, or one line saying how to install it."""
     try:
         import matplotlib
     except ImportError:
         raise ValueError(
-            "the conv demo needs matplotlib, which is not installed: pip install 'deeplearning-tutorial[plots]'"
+            f"the {demo} demo needs matplotlib, which is not installed: pip install 'deeplearning-tutorial[plots]'"
         ) from None
     matplotlib.use("Agg")
     import matplotlib.cbook
@@ -77,7 +91,7 @@ def filter_image(img, seed=23455):
 
 def conv_demo(out="conv_demo.png"):
     """Filter the sample photograph and write input and outputs into ``out``."""
-    mpl = _matplotlib()
+    mpl = _matplotlib("conv")
     plt = mpl.pyplot
     path = mpl.cbook.get_sample_data(PHOTO, asfileobj=False)
     img = numpy.asarray(mpl.image.imread(path), dtype="float64") / 256.0
@@ -123,6 +137,26 @@ def pool_demo():
     return results
 
 
+def lenet5_summary(variant=None, seed=23455):
+    """Print the layer table of LeNet-5, or of an article's variant; returns its rows."""
+    x = T.matrix("x")
+    rng = numpy.random.RandomState(seed)
+    model = lenet5.LeNet5(rng, x) if variant is None else lenet5.ArticleNet(rng, x, variant)
+    rows = lenet5.summary_rows(model)
+    print(lenet5.format_summary(rows))
+    return rows
+
+
+def prototypes_demo(out="prototypes.png"):
+    """Draw LeNet-5's ten output prototypes into ``out``."""
+    _matplotlib("prototypes")
+    from deeplearning_tutorial.lenet5 import plots
+
+    plots.write_prototypes(out)
+    print(f"wrote {out}")
+    return out
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad argument is one line and exit status 2."""
 
@@ -130,16 +164,31 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def main(argv=None):
+def build_parser():
     parser = _Parser(prog="python -m deeplearning_tutorial.demos", description=__doc__.splitlines()[0])
-    parser.add_argument("demo", choices=["conv", "pool"])
-    parser.add_argument("--out", default="conv_demo.png", help="PNG written by the conv demo (default conv_demo.png)")
+    demos = parser.add_subparsers(dest="demo", required=True, metavar="DEMO", parser_class=_Parser)
+    conv = demos.add_parser("conv", help="two random filters on a photograph, as a PNG (needs matplotlib)")
+    conv.add_argument("--out", default="conv_demo.png", help="PNG to write (default conv_demo.png)")
+    demos.add_parser("pool", help="max-pooling with and without the border's partial windows")
+    summary = demos.add_parser("lenet5-summary", help="LeNet-5's layers, parameters and connections")
+    summary.add_argument("--variant", choices=lenet5.ArticleNet.VARIANTS, help="an article's LeNet instead")
+    prototypes = demos.add_parser("prototypes", help="LeNet-5's output prototypes, as a PNG (needs matplotlib)")
+    prototypes.add_argument("--out", default="prototypes.png", help="PNG to write (default prototypes.png)")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.demo == "conv":
             conv_demo(args.out)
-        else:
+        elif args.demo == "pool":
             pool_demo()
+        elif args.demo == "lenet5-summary":
+            lenet5_summary(args.variant)
+        else:
+            prototypes_demo(args.out)
     except (ValueError, OSError) as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
         return 2

@@ -63,6 +63,14 @@ FLAGS = {
         {"learning_rate": 0.05, "n_epochs": 4, "dataset": "mnist.pkl.gz", "nkerns": [6, 16]}
         | {"batch_size": 250, "seed": 1},
     ),
+    "lenet5": (
+        ["--learning-rate", "0.001:2,0.0005", "--n-epochs", "3", "--batch-size", "10", "--optimizer", "sgd"]
+        + ["--variant", "keras", "--train-on-all", "--mu", "0.05", "--hessian-examples", "100", "--j", "0.5"]
+        + ["--max-minibatches", "7", "--seed", "2"],
+        {"learning_rate": "0.001:2,0.0005", "n_epochs": 3, "dataset": "mnist.pkl.gz", "batch_size": 10}
+        | {"seed": 2, "optimizer": "sgd", "variant": "keras", "train_on_all": True, "mu": 0.05}
+        | {"hessian_examples": 100, "j": 0.5, "max_minibatches": 7},
+    ),
 }
 
 

@@ -96,3 +96,65 @@ def test_unknown_demo(capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "fft" in err
+
+
+# LeCun et al. 1998, section II-B: trainable parameters and connections per layer.
+PUBLISHED = {
+    "C1": (156, 122304),
+    "S2": (12, 5880),
+    "C3": (1516, 151600),
+    "S4": (32, 2000),
+    "C5": (48120, 48120),
+    "F6": (10164, 10164),
+}
+
+
+def test_lenet5_summary_prints_the_papers_counts(capsys):
+    assert demos.main(["lenet5-summary"]) == 0
+    out = capsys.readouterr().out
+    # Columns are separated by two spaces or more; thousands by one.
+    cells = [re.split(r"\s{2,}", line.strip()) for line in out.splitlines()[1:]]
+    numbers = {row[0]: [int(n.replace(" ", "")) for n in row[-2:]] for row in cells}
+    for name, (params, conns) in PUBLISHED.items():
+        assert numbers[name] == [params, conns], (name, out)
+    assert numbers["total"] == [60000, 340908]
+
+
+def test_lenet5_summary_of_a_variant(capsys):
+    rows = demos.lenet5_summary("keras")
+    assert rows[-1][2] == 44426  # the Keras article's model.summary() total
+    assert "44 426" in capsys.readouterr().out
+
+
+def test_lenet5_summary_of_an_unknown_variant(capsys):
+    with pytest.raises(SystemExit) as e:
+        demos.main(["lenet5-summary", "--variant", "caffe"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "caffe" in err and "keras" in err
+
+
+def test_prototypes_demo(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "prototypes.png"
+    assert demos.main(["prototypes", "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["prototypes.png"]
+    assert capsys.readouterr().out == f"wrote {out}\n"
+
+
+def test_prototypes_without_matplotlib(monkeypatch, tmp_path, capsys):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    assert demos.main(["prototypes", "--out", str(tmp_path / "p.png")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "plots" in err and "matplotlib" in err
+    assert list(tmp_path.iterdir()) == []
