@@ -22,7 +22,6 @@ import os
 import sys
 
 import numpy
-
 import theano
 import theano.tensor as T
 from theano.sandbox.rng_mrg import MRG_RandomStreams
@@ -71,6 +70,9 @@ def cases(seed, floatX, out):
     # uniform with bounds
     R = MRG_RandomStreams(seed)
     store(out, "uniform_low_high", theano.function([], R.uniform(size=(500,), low=-2.5, high=3.0))())
+    # bounds whose product with the draw is not exact in either float type (rounding of u * (high - low) + low)
+    R = MRG_RandomStreams(seed)
+    store(out, "uniform_low_high_inexact", theano.function([], R.uniform(size=(500,), low=0.1, high=0.7))())
 
     # uniform with a given number of streams: many values per stream
     R = MRG_RandomStreams(seed)
@@ -111,6 +113,8 @@ def cases(seed, floatX, out):
     store(out, "normal", theano.function([], R.normal(size=(1001,)))())
     R = MRG_RandomStreams(seed)
     store(out, "normal_avg_std", theano.function([], R.normal(size=(25, 20), avg=2.0, std=0.5))())
+    R = MRG_RandomStreams(seed)
+    store(out, "normal_avg_std_inexact", theano.function([], R.normal(size=(25, 20), avg=0.3, std=1.7))())
     R = MRG_RandomStreams(seed)
     store(out, "normal_symbolic", theano.function([x], R.normal(size=x.shape))(numpy.zeros((13, 11), dtype=floatX)))
 
