@@ -17,7 +17,19 @@ beside them this writes a small JSON record:
 Usage (from the folder the program should write its pictures in):
 
     THEANO_FLAGS=floatX=float64,blas.ldflags=-lopenblas \\
-        python historical_run.py CODE_DIR MODULE FUNCTION 'KWARGS_JSON' OUT_JSON [--keep N]
+        python historical_run.py CODE_DIR MODULE FUNCTION 'KWARGS_JSON' OUT_JSON [--keep N] \\
+        > stdout.txt 2> stderr.txt
+
+The two streams are kept apart while the program runs (a redirected stdout
+is block-buffered, so one file would not keep the program's order), then
+put in the program's order with
+
+    python historical_run.py --merge MODULE stdout.txt stderr.txt LOG
+
+Each of these programs writes to stderr only its timing lines, each right
+after the stdout lines of the phase it times; ``--merge`` places them there
+(dA: one after each model's epochs; SdA: one after the pretraining lines,
+one at the end; the others: at the end).
 """
 
 import argparse
@@ -79,7 +91,31 @@ class _Recorded:
         return getattr(self._fn, name)
 
 
+def merge(module, stdout_path, stderr_path, log_path):
+    """Write the program's stdout and stderr lines in the order the program printed them."""
+    with open(stdout_path) as f:
+        out = f.read().splitlines(True)
+    with open(stderr_path) as f:
+        err = f.read().splitlines(True)
+    if module == "dA":
+        epochs = [i for i, line in enumerate(out) if line.startswith("Training epoch")]
+        cut = epochs[len(epochs) // 2 - 1] + 1
+        lines = out[:cut] + err[:1] + out[cut:] + err[1:]
+    elif module == "SdA":
+        last = max(i for i, line in enumerate(out) if line.startswith("Pre-training layer"))
+        lines = out[: last + 1] + err[:1] + out[last + 1 :] + err[1:]
+    else:
+        lines = out + err
+    tmp = log_path + ".tmp"
+    with open(tmp, "w") as f:
+        f.writelines(lines)
+    os.replace(tmp, log_path)
+
+
 def main():
+    if len(sys.argv) == 6 and sys.argv[1] == "--merge":
+        merge(*sys.argv[2:])
+        return
     parser = argparse.ArgumentParser()
     parser.add_argument("code_dir")
     parser.add_argument("module")
