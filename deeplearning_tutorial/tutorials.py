@@ -12,6 +12,7 @@ TUTORIALS = {
     "logistic_sgd": "sgd_optimization_mnist",
     "mlp": "test_mlp",
     "convolutional_mlp": "evaluate_lenet5",
+    "dA": "test_dA",
 }
 
 #: Examples in MNIST's training split.
