@@ -63,6 +63,16 @@ FLAGS = {
         {"learning_rate": 0.05, "n_epochs": 4, "dataset": "mnist.pkl.gz", "nkerns": [6, 16]}
         | {"batch_size": 250, "seed": 1},
     ),
+    "dA": (
+        ["--learning-rate", "0.2", "--training-epochs", "2", "--batch-size", "10", "--output-folder", "out"],
+        {
+            "learning_rate": 0.2,
+            "training_epochs": 2,
+            "dataset": "mnist.pkl.gz",
+            "batch_size": 10,
+            "output_folder": "out",
+        },
+    ),
 }
 
 
