@@ -28,7 +28,7 @@ put in the program's order with
 
 Each of these programs writes to stderr only its timing lines, each right
 after the stdout lines of the phase it times; ``--merge`` places them there
-(dA: one after each model's epochs; SdA: one after the pretraining lines,
+(dA: one after each model's epochs; SdA and DBN: one after the pretraining lines,
 one at the end; the others: at the end).
 """
 
@@ -101,7 +101,7 @@ def merge(module, stdout_path, stderr_path, log_path):
         epochs = [i for i, line in enumerate(out) if line.startswith("Training epoch")]
         cut = epochs[len(epochs) // 2 - 1] + 1
         lines = out[:cut] + err[:1] + out[cut:] + err[1:]
-    elif module == "SdA":
+    elif module in ("SdA", "DBN"):
         last = max(i for i, line in enumerate(out) if line.startswith("Pre-training layer"))
         lines = out[: last + 1] + err[:1] + out[last + 1 :] + err[1:]
     else:
