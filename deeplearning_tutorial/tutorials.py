@@ -13,6 +13,7 @@ TUTORIALS = {
     "mlp": "test_mlp",
     "convolutional_mlp": "evaluate_lenet5",
     "dA": "test_dA",
+    "cA": "test_cA",
 }
 
 #: Examples in MNIST's training split.

@@ -73,6 +73,11 @@ FLAGS = {
             "output_folder": "out",
         },
     ),
+    "cA": (
+        ["--training-epochs", "3", "--batch-size", "5", "--contraction-level", "0.5", "--output-folder", "o"],
+        {"learning_rate": 0.01, "training_epochs": 3, "dataset": "mnist.pkl.gz", "batch_size": 5}
+        | {"output_folder": "o", "contraction_level": 0.5},
+    ),
 }
 
 
