@@ -200,9 +200,10 @@ def test_dA(learning_rate=0.1, training_epochs=15, dataset="mnist.pkl.gz", batch
 def tile_raster_images(X, img_shape, tile_shape, tile_spacing=(0, 0)):
     """Lay out the first rows of ``X`` (one flattened image each) as a grid of images, in uint8 pixels.
 
-    As the historical ``utils.tile_raster_images`` drew them: each image is
-    shifted to a minimum of 0 and multiplied by ``1 / (max + 1e-8)`` in its
-    own dtype, then scaled by 255 and truncated to uint8; images are
+    As the historical ``utils.tile_raster_images`` drew them under NumPy 1:
+    each image is shifted to a minimum of 0 and multiplied by
+    ``1 / (max + 1e-8)`` (computed in float64, rounded to the image's
+    dtype), then scaled by 255 and truncated to uint8; images are
     ``tile_spacing`` pixels apart, filled in row by row; the gaps are black.
     """
     (H, W), (rows, cols), (Hs, Ws) = img_shape, tile_shape, tile_spacing
@@ -210,7 +211,8 @@ def tile_raster_images(X, img_shape, tile_shape, tile_spacing=(0, 0)):
     for k in range(min(rows * cols, X.shape[0])):
         img = X[k].reshape(img_shape).copy()
         img -= img.min()
-        img *= 1.0 / (img.max() + 1e-8)
+        # the factor computed in float64 and rounded once to the image's dtype (NumPy 1's scalar rules)
+        img *= img.dtype.type(1.0 / (float(img.max()) + 1e-8))
         r, c = divmod(k, cols)
         out[r * (H + Hs) : r * (H + Hs) + H, c * (W + Ws) : c * (W + Ws) + W] = img * 255
     return out

@@ -87,6 +87,17 @@ def test_tile_raster_images():
     assert not out[2].any() and not out[:, 2].any() and not out[3:, 3:].any()
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_tiles_are_the_historical_pixels(dtype):
+    """The historical utils.tile_raster_images (NumPy 1.23.5) on the same matrix: the same pixels."""
+    with open(os.path.join(LEGACY_DIR, "tile_raster_images.json")) as f:
+        expected = json.load(f)[dtype]
+    X = numpy.random.RandomState(0).uniform(-1, 1, size=(784, 500)).astype(dtype).T
+    out = chapter.tile_raster_images(X, img_shape=(28, 28), tile_shape=(10, 10), tile_spacing=(1, 1))
+    assert list(out.shape) == expected["shape"] and str(out.dtype) == expected["dtype"]
+    assert hashlib.sha256(numpy.ascontiguousarray(out).tobytes()).hexdigest() == expected["sha256"]
+
+
 def test_write_plots(tmp_path):
     W = numpy.random.RandomState(0).uniform(-1, 1, size=(784, 500))
     paths = chapter.write_plots(str(tmp_path), [], [W])
