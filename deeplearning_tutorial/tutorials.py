@@ -13,6 +13,8 @@ TUTORIALS = {
     "mlp": "test_mlp",
     "convolutional_mlp": "evaluate_lenet5",
     "lenet5": "train_lenet5",
+    "dA": "test_dA",
+    "cA": "test_cA",
 }
 
 #: Examples in MNIST's training split.

@@ -71,6 +71,21 @@ FLAGS = {
         | {"seed": 2, "optimizer": "sgd", "variant": "keras", "train_on_all": True, "mu": 0.05}
         | {"hessian_examples": 100, "j": 0.5, "max_minibatches": 7},
     ),
+    "dA": (
+        ["--learning-rate", "0.2", "--training-epochs", "2", "--batch-size", "10", "--output-folder", "out"],
+        {
+            "learning_rate": 0.2,
+            "training_epochs": 2,
+            "dataset": "mnist.pkl.gz",
+            "batch_size": 10,
+            "output_folder": "out",
+        },
+    ),
+    "cA": (
+        ["--training-epochs", "3", "--batch-size", "5", "--contraction-level", "0.5", "--output-folder", "o"],
+        {"learning_rate": 0.01, "training_epochs": 3, "dataset": "mnist.pkl.gz", "batch_size": 5}
+        | {"output_folder": "o", "contraction_level": 0.5},
+    ),
 }
 
 

@@ -1,0 +1,272 @@
+"""The MRG31k3p random streams against numbers drawn by Theano 1.0.5 itself.
+
+The fixtures in tests/legacy/mrg/ were written by tests/legacy/make_mrg_fixtures.py
+under Theano; each case here rebuilds the same graph with our streams and
+compares every value bit for bit (large arrays through the SHA-256 of all
+their bytes, and their first and last values).
+"""
+
+import glob
+import hashlib
+import os
+
+import numpy
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+from deeplearning_tutorial.modes import tutorial_mode
+from deeplearning_tutorial.ops import rng_mrg
+from deeplearning_tutorial.ops.rng_mrg import MRG_RandomStreams, guess_n_streams
+
+FIXTURES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "legacy", "mrg", "*.npz")))
+P_VECTOR = [0.0, 0.05, 0.3, 0.5, 0.7, 0.95, 0.999, 1.0]
+
+
+class Fixture:
+    def __init__(self, path):
+        self.data = numpy.load(path)
+        self.floatX = str(self.data["floatX"])
+        seed = self.data["seed"]
+        self.seed = int(seed) if seed.ndim == 0 else [int(s) for s in seed]
+        self.checked = set()
+
+    def check(self, key, value):
+        value = numpy.asarray(value)
+        self.checked.add(key)
+        if key in self.data:
+            ref = self.data[key]
+            assert value.dtype == ref.dtype and value.shape == ref.shape, key
+            assert numpy.array_equal(value, ref), "%s: %i values differ" % (key, (value != ref).sum())
+            return
+        ref_shape = tuple(self.data[key + ".shape"])
+        assert value.shape == ref_shape, key
+        flat = value.ravel()
+        head, tail = self.data[key + ".head"], self.data[key + ".tail"]
+        assert flat.dtype == head.dtype, key
+        assert numpy.array_equal(flat[: head.size], head), key
+        assert numpy.array_equal(flat[-tail.size :], tail), key
+        assert hashlib.sha256(numpy.ascontiguousarray(value).tobytes()).hexdigest() == str(
+            self.data[key + ".sha256"]
+        ), key
+
+    def keys(self):
+        return {k.split(".shape")[0].split(".head")[0].split(".tail")[0].split(".sha256")[0] for k in self.data.files}
+
+
+@pytest.fixture(params=FIXTURES, ids=[os.path.basename(p)[:-4] for p in FIXTURES])
+def fixture(request):
+    fx = Fixture(request.param)
+    with pytensor.config.change_flags(floatX=fx.floatX):
+        yield fx
+
+
+def compile_(inputs, outputs):
+    return pytensor.function(inputs, outputs, mode=tutorial_mode())
+
+
+def test_fixtures_exist():
+    names = sorted(os.path.basename(p) for p in FIXTURES)
+    assert len(names) == 6 and {n.split(".")[1] for n in names} == {"float32", "float64"}
+
+
+def test_every_case_matches_theano(fixture):
+    seed, fx = fixture.seed, fixture.floatX
+    x = pt.matrix("x")
+
+    R = MRG_RandomStreams(seed)
+    u = R.uniform(size=(30, 50))
+    fixture.check("uniform.n_states", numpy.asarray(R.state_updates[0][0].get_value().shape[0]))
+    f = compile_([], u)
+    fixture.check("uniform.call0", f())
+    fixture.check("uniform.call1", f())
+    fixture.check("uniform.state_after", R.state_updates[0][0].get_value())
+
+    R = MRG_RandomStreams(seed)
+    fixture.check("uniform_low_high", compile_([], R.uniform(size=(500,), low=-2.5, high=3.0))())
+    R = MRG_RandomStreams(seed)
+    fixture.check("uniform_low_high_inexact", compile_([], R.uniform(size=(500,), low=0.1, high=0.7))())
+
+    R = MRG_RandomStreams(seed)
+    f = compile_([], R.uniform(size=(1000,), nstreams=7))
+    fixture.check("uniform_nstreams7.call0", f())
+    fixture.check("uniform_nstreams7.call1", f())
+
+    R = MRG_RandomStreams(seed)
+    f = compile_([x], R.uniform(size=x.shape))
+    data = numpy.zeros((20, 784), dtype=fx)
+    fixture.check("uniform_symbolic.call0", f(data))
+    fixture.check("uniform_symbolic.call1", f(data))
+    fixture.check("uniform_symbolic.state_after", R.state_updates[0][0].get_value())
+
+    R = MRG_RandomStreams(seed)
+    p = numpy.asarray(P_VECTOR, dtype=fx)
+    fixture.check("binomial_pvec", compile_([], R.binomial(size=(250, 8), p=p, dtype=fx))())
+    R = MRG_RandomStreams(seed)
+    fixture.check("binomial_int64", compile_([], R.binomial(size=(40, 25), p=0.3))())
+
+    R = MRG_RandomStreams(seed)
+    level = pt.scalar("level")
+    f = compile_([x, level], R.binomial(size=x.shape, n=1, p=1 - level, dtype=fx) * x)
+    ones = numpy.ones((20, 784), dtype=fx)
+    fixture.check("corrupt.level0_3", f(ones, 0.3))
+    fixture.check("corrupt.level0_1", f(ones, 0.1))
+    R = MRG_RandomStreams(seed)
+    g = compile_([x], R.binomial(size=x.shape, n=1, p=1 - 0.3, dtype=fx) * x)
+    fixture.check("corrupt_const.level0_3", g(ones))
+
+    R = MRG_RandomStreams(seed)
+    fixture.check("normal", compile_([], R.normal(size=(1001,)))())
+    R = MRG_RandomStreams(seed)
+    fixture.check("normal_avg_std", compile_([], R.normal(size=(25, 20), avg=2.0, std=0.5))())
+    R = MRG_RandomStreams(seed)
+    fixture.check("normal_avg_std_inexact", compile_([], R.normal(size=(25, 20), avg=0.3, std=1.7))())
+    R = MRG_RandomStreams(seed)
+    fixture.check("normal_symbolic", compile_([x], R.normal(size=x.shape))(numpy.zeros((13, 11), dtype=fx)))
+
+    # build order, with a draw (the normal) left out of the function
+    R = MRG_RandomStreams(seed)
+    a = R.uniform(size=(10, 10))
+    R.normal(size=(7,))
+    c = R.binomial(size=(30,), p=0.3, dtype=fx)
+    d = R.uniform(size=x.shape)
+    f = compile_([x], [a, c, d])
+    small = numpy.zeros((3, 4), dtype=fx)
+    for call in range(2):
+        va, vc, vd = f(small)
+        fixture.check("order.a.call%d" % call, va)
+        fixture.check("order.c.call%d" % call, vc)
+        fixture.check("order.d.call%d" % call, vd)
+    fixture.check("order.base_state", R.rstate)
+    for i, (state, _, _, _) in enumerate(R.state_updates):
+        fixture.check("order.state%d" % i, state.get_value())
+    R.seed(4321)
+    va, vc, vd = f(small)
+    fixture.check("order.reseed4321.a", va)
+    fixture.check("order.reseed4321.d", vd)
+
+    # nothing in the fixture file went unchecked
+    assert fixture.keys() - {"seed", "theano_version", "floatX"} == fixture.checked
+
+
+def test_the_state_advances_through_default_update():
+    R = MRG_RandomStreams(234)
+    u = R.uniform(size=(4, 5))
+    state = R.state_updates[0][0]
+    assert state.default_update is R.state_updates[0][1]
+    before = state.get_value().copy()
+    f = compile_([], u)
+    first, second = f(), f()
+    assert not numpy.array_equal(first, second)
+    assert not numpy.array_equal(state.get_value(), before)
+    # the same draws from the reference directly
+    new_state, values = rng_mrg.mrg_draw(before, 20, pytensor.config.floatX)
+    assert numpy.array_equal(first.ravel(), values)
+    assert numpy.array_equal(second.ravel(), rng_mrg.mrg_draw(new_state, 20, pytensor.config.floatX)[1])
+    # an update given to the function replaces the default one
+    kept = state.get_value().copy()
+    g = pytensor.function([], u, mode=tutorial_mode(), updates=[(state, state)])
+    assert numpy.array_equal(g(), g())
+    assert numpy.array_equal(state.get_value(), kept)
+
+
+def test_substreams_are_jumps_of_2_72_steps():
+    base = numpy.asarray([12345] * 6)
+    states = rng_mrg.substream_states(base, 37)
+    step = rng_mrg._SUBSTREAM_JUMPS
+    for i in range(1, 37):
+        expect = rng_mrg._apply(step[0], step[1], states[i - 1 : i].astype(numpy.int64))[0]
+        assert numpy.array_equal(states[i], expect)
+    # a jump of 2**72 steps is 2**72 single steps: check the matrices' powers on small exponents
+    one1, one2 = rng_mrg._jump(rng_mrg.A1, rng_mrg.M1, 0), rng_mrg._jump(rng_mrg.A2, rng_mrg.M2, 0)
+    state = base.astype(numpy.int64).reshape(1, 6)
+    walked = state
+    for _ in range(4):
+        walked = rng_mrg._apply(one1, one2, walked)
+    four = rng_mrg._apply(rng_mrg._jump(rng_mrg.A1, rng_mrg.M1, 2), rng_mrg._jump(rng_mrg.A2, rng_mrg.M2, 2), state)
+    assert numpy.array_equal(walked, four)
+    # and one matrix step is one step of the generator
+    new_state, _ = rng_mrg.mrg_draw(base.reshape(1, 6).astype(numpy.int32), 1, "float64")
+    assert numpy.array_equal(new_state[0], rng_mrg._apply(one1, one2, state)[0])
+
+
+def test_guess_n_streams():
+    assert guess_n_streams((2, 3)) == 6
+    assert guess_n_streams((7,)) == 1
+    assert guess_n_streams((30, 50)) == 250
+    assert guess_n_streams((500, 784)) == 60 * 256
+    assert guess_n_streams(pt.matrix().shape) == 60 * 256
+    assert guess_n_streams((pt.iscalar(), 3)) == 60 * 256
+
+
+def test_values_stay_inside_the_open_interval():
+    # extreme states: x1 == x2 gives the largest value, which must stay below 1 in float32 too
+    state = numpy.asarray([[1, 1, 1, 1, 1, 1]], dtype=numpy.int32)
+    _, values = rng_mrg.mrg_draw(numpy.repeat(state, 100, axis=0), 5000, "float32")
+    assert values.dtype == numpy.float32 and values.min() > 0 and values.max() < 1
+    assert rng_mrg.NORM32 < numpy.float32(2.0**-31) and numpy.float32(rng_mrg.M1) * rng_mrg.NORM32 < 1
+
+
+def test_a_large_draw_is_fast():
+    import time
+
+    R = MRG_RandomStreams(99)
+    x = pt.matrix("x")
+    f = compile_([x], R.binomial(size=x.shape, p=0.7, dtype=pytensor.config.floatX))
+    data = numpy.zeros((500, 784), dtype=pytensor.config.floatX)
+    f(data)
+    start = time.perf_counter()
+    out = f(data)
+    assert time.perf_counter() - start < 0.5
+    assert 0.68 < out.mean() < 0.72
+
+
+@pytest.mark.parametrize(
+    "seed, error",
+    [
+        (0, ValueError),
+        (-5, ValueError),
+        (rng_mrg.M2, ValueError),
+        ([0, 0, 0, 1, 1, 1], ValueError),
+        ([1, 1, 1, 0, 0, 0], ValueError),
+        ([rng_mrg.M1, 1, 1, 1, 1, 1], ValueError),
+        ([1, 1, 1, rng_mrg.M2, 1, 1], ValueError),
+        ([1, 2, 3], TypeError),
+        ("seed", TypeError),
+    ],
+)
+def test_bad_seeds(seed, error):
+    with pytest.raises(error):
+        MRG_RandomStreams(seed)
+
+
+def test_bad_arguments():
+    R = MRG_RandomStreams(5)
+    with pytest.raises(ValueError):
+        R.uniform(size=(3, 0))
+    with pytest.raises(TypeError):
+        R.uniform(size=[3, 4])  # a list is not a size for uniform, as in Theano
+    with pytest.raises(TypeError):
+        R.uniform(size=(3, 4.0))
+    with pytest.raises(TypeError):
+        R.uniform(size=(3,), dtype="int32")
+    with pytest.raises(ValueError):
+        R.uniform(size=(3,), nstreams=0)
+    with pytest.raises(NotImplementedError):
+        R.binomial(size=(3,), n=2)
+    with pytest.raises(ValueError):
+        R.normal(size=(2, -1))
+    with pytest.raises(ValueError):
+        R.normal(size="big")
+    # none of the calls above took streams: their arguments were refused first
+    assert R.state_updates == []
+    with pytest.raises(NotImplementedError):
+        R.uniform(size=(1,), low=numpy.zeros(3), high=1.0)
+
+
+def test_random_draws_have_no_gradient():
+    R = MRG_RandomStreams(5)
+    w = pt.vector("w")
+    u = R.uniform(size=(3,))
+    with pytest.raises(pytensor.gradient.NullTypeGradError):
+        pytensor.grad((u * w).sum(), wrt=[w, R.state_updates[0][0]])
