@@ -11,8 +11,9 @@ stopping on the validation error.
 This is the first of the three tutorials ported from the Theano "Deep
 Learning Tutorials" to PyTensor.  Names, defaults, the training loop and the
 printed lines are kept as they were, so that a run can be compared with the
-historical one line by line.  ``load_data`` and ``LogisticRegression`` are
-reused by ``mlp.py`` and ``convolutional_mlp.py``.
+historical one line by line.  ``LogisticRegression`` is reused by the
+other chapters; ``load_data`` (now in `deeplearning_tutorial.data`) is
+still importable from here, where the historical code kept it.
 
 Run it as ``python -m deeplearning_tutorial.logistic_sgd`` (or
 ``python logistic_sgd.py``); reference: C. M. Bishop, "Pattern Recognition
@@ -33,6 +34,7 @@ import pytensor
 import pytensor.tensor as T
 
 from deeplearning_tutorial import checks, cli, data, runs
+from deeplearning_tutorial.data import load_data
 from deeplearning_tutorial.modes import tutorial_mode
 
 
@@ -90,51 +92,6 @@ class LogisticRegression:
             return T.mean(T.neq(self.y_pred, y))
         else:
             raise NotImplementedError()
-
-
-def load_data(dataset):
-    """Load a tutorial dataset into shared variables.
-
-    :param dataset: path of the pickled dataset; the bare name
-        ``'mnist.pkl.gz'`` means the copy in the repository's ``data/``
-        folder, fetched there first if it is missing.
-    :returns: ``[(train_x, train_y), (valid_x, valid_y), (test_x, test_y)]``
-    """
-    path = data.resolve_path(dataset)
-    # Only the tutorial's own copy is fetched; any other missing path is an error.
-    if not os.path.isfile(path) and path == data.resolve_path(data.MNIST_NAME):
-        data.fetch_mnist(path)
-
-    runs.current().print("... loading data")
-    train_set, valid_set, test_set = data.read_dataset(path)
-
-    def shared_dataset(data_xy, borrow=True):
-        """Put one (x, y) split into shared variables.
-
-        Keeping the whole dataset in shared variables lets the compiled
-        functions take a minibatch by index (see ``givens`` below) instead
-        of receiving a copy of it on every call; on a GPU this avoids a
-        transfer per minibatch.
-        """
-        data_x, data_y = data_xy
-        shared_x = pytensor.shared(numpy.asarray(data_x, dtype=pytensor.config.floatX), borrow=borrow)
-        # GPUs stored only floats in shared variables, so the labels were
-        # kept as floatX and cast back to integers in the graph.  We keep
-        # the trick: the graphs (and their results) stay those of the
-        # historical code.
-        shared_y = pytensor.shared(numpy.asarray(data_y, dtype=pytensor.config.floatX), borrow=borrow)
-        return shared_x, T.cast(shared_y, "int32")
-
-    test_set_x, test_set_y = shared_dataset(test_set)
-    valid_set_x, valid_set_y = shared_dataset(valid_set)
-    train_set_x, train_set_y = shared_dataset(train_set)
-
-    rval = [
-        (train_set_x, train_set_y),
-        (valid_set_x, valid_set_y),
-        (test_set_x, test_set_y),
-    ]
-    return rval
 
 
 def save_model(model, path="best_model.pkl"):
