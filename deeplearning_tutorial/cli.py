@@ -370,6 +370,8 @@ def run(name, args, kwargs, identity):
         where = "before training started"
         if session.steps:
             where = "after epoch %i, minibatch %i" % session.position()
+        elif session.calls:  # a loop without training steps (logistic_cg's fmin_cg)
+            where = f"after {len(session.calls)} recorded calls"
         command = [sys.executable, "-m", function.__module__, *sys.argv[1:]]
         if not args.resume:
             command += ["--resume", path]
@@ -413,16 +415,17 @@ def main(name, argv=None):
     parser = build_parser(name)
     args = parser.parse_args(argv)
     kwargs = {parameter: getattr(args, parameter) for parameter in tutorials.defaults(name)}
+    # The dataset parameter; logistic_cg's keeps its historical name.
+    dataset = next((kwargs[k] for k in ("dataset", "mnist_pkl_gz") if k in kwargs), data.MNIST_NAME)
     try:
-        if "dataset" in kwargs:
-            check_dataset(kwargs["dataset"])
+        check_dataset(dataset)
         check_outputs(args)
         configure(args)
 
         @functools.cache  # the dataset is read once, at the first checkpoint
         def identity():
             mode = args.mode or str(pytensor.config.mode)
-            path = data.resolve_path(kwargs.get("dataset", data.MNIST_NAME))
+            path = data.resolve_path(dataset)
             return checkpoints.identity(name, kwargs, pytensor.config.floatX, mode, path)
 
         keep_results(name, args, kwargs, run(name, args, kwargs, identity))

@@ -52,12 +52,13 @@ class RunRecord:
     def line(self, text):
         """Take one printed line into the record."""
         line = logs.parse(text)
-        if line.kind in ("validation", "epoch_test"):
+        if line.kind in ("validation", "iteration_validation", "epoch_test"):
             self.rows.append(
                 {
-                    "epoch": line.values["epoch"],
+                    # logistic_cg's lines name no epoch: one line per iteration.
+                    "epoch": line.values.get("epoch", len(self.rows) + 1),
                     "minibatch": line.values.get("minibatch"),
-                    "validation_error": line.values["error"] if line.kind == "validation" else None,
+                    "validation_error": line.values["error"] if line.kind != "epoch_test" else None,
                     "test_error": line.values["error"] if line.kind == "epoch_test" else None,
                     "train_cost": sum(self.costs) / len(self.costs) if self.costs else None,
                     "elapsed_s": self.elapsed(),

@@ -38,6 +38,9 @@ RULES = {
         ("epoch", "minibatch", "n_batches", "error"),
     ),
     "progress": (rf"training @ iter =\s+{_INT}(?: , cost {_FLOAT})?", ("iter", "cost")),
+    # logistic_cg: one validation after each conjugate gradient iteration
+    # (history.py numbers them as epochs, which is what n_epochs counts).
+    "iteration_validation": (rf"validation error {_FLOAT} %", ("error",)),
     # LeNet-5 trained on all 60 000 images: one test error an epoch.
     "epoch_test": (
         rf"epoch {_INT}, learning rate {_ANY_NUMBER}, test error {_FLOAT} %",
@@ -50,7 +53,8 @@ RULES = {
         ("validation_error", "iteration", "test_error"),
     ),
     "summary_logistic": (
-        rf"Optimization complete with best validation score of {_FLOAT} %,with test performance {_FLOAT} %",
+        # logistic_sgd wrote no space after the comma, logistic_cg one.
+        rf"Optimization complete with best validation score of {_FLOAT} %, ?with test performance {_FLOAT} %",
         ("validation_error", "test_error"),
     ),
     "summary_all": (
@@ -60,7 +64,7 @@ RULES = {
     # Elapsed time: the only lines that differ between two identical runs.
     "timing": (r"The code (?:run for \d+ epochs, with \S+ epochs/sec|for file \S+ ran for \S+)", ()),
     # Lines that say what the program is doing.
-    "stage": (r"\.\.\. .+|Optimization complete\.", ()),
+    "stage": (r"\.\.\. .+|Optimization complete\.|Optimizing using \S+\.\.\.", ()),
     # LeNet-5's table of layers (lenet5.model.format_summary).
     "layer_table": (r"layer +output +parameters +connections|\w+ +(?:\d+(?:x\d+)* +)?[\d ]*\d", ()),
 }

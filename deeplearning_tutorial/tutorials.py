@@ -10,6 +10,7 @@ import inspect
 #: Tutorial module -> its training function, in the order of the tutorial text.
 TUTORIALS = {
     "logistic_sgd": "sgd_optimization_mnist",
+    "logistic_cg": "cg_optimization_mnist",
     "mlp": "test_mlp",
     "convolutional_mlp": "evaluate_lenet5",
     "lenet5": "train_lenet5",

@@ -58,6 +58,10 @@ FLAGS = {
         {"learning_rate": 0.02, "L1_reg": 0.001, "L2_reg": 0.0, "n_epochs": 2, "dataset": "mnist.pkl.gz"}
         | {"batch_size": 50, "n_hidden": 30, "seed": 7},
     ),
+    "logistic_cg": (
+        ["--n-epochs", "3", "--dataset", "mnist.pkl.gz"],
+        {"n_epochs": 3, "mnist_pkl_gz": "mnist.pkl.gz"},
+    ),
     "convolutional_mlp": (
         ["--learning-rate", "0.05", "--n-epochs", "4", "--nkerns", "6", "16", "--batch-size", "250", "--seed", "1"],
         {"learning_rate": 0.05, "n_epochs": 4, "dataset": "mnist.pkl.gz", "nkerns": [6, 16]}
