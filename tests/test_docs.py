@@ -16,7 +16,12 @@ from deeplearning_tutorial import tutorials
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-PAGES = sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.parts)
+# The site's pages: a chapter page is built once its chapter is in TUTORIALS (docs/conf.py).
+PAGES = sorted(
+    p
+    for p in DOCS.rglob("*.md")
+    if "_build" not in p.parts and (p.parent.name != "chapters" or p.stem in tutorials.TUTORIALS)
+)
 
 # ```{literalinclude} PATH  followed by its option lines (":name: value").
 LITERALINCLUDE = re.compile(r"```\{literalinclude\}\s+(\S+)\s*\n((?::[\w-]+:.*\n)*)")
@@ -63,8 +68,17 @@ def test_every_chapter_has_a_page_that_includes_its_training_function(name):
 def test_the_index_lists_the_chapters_from_the_package():
     index = (DOCS / "index.md").read_text()
     assert re.search(r"```\{toctree\}[^`]*\n@chapters\n", index), "the sidebar's chapters come from TUTORIALS"
-    for name in tutorials.TUTORIALS:
-        assert f"](chapters/{name}.md)" in index, f"the index's table of chapters has no row for {name}"
+    assert "```{chapter-table}" in index, "the index's table of chapters comes from TUTORIALS"
+
+
+@pytest.mark.parametrize("name", list(tutorials.TUTORIALS))
+def test_every_chapter_page_gives_the_index_its_summary_and_test_error(name):
+    page = DOCS / "chapters" / f"{name}.md"
+    head = page.read_text().split("---\n")
+    assert head[0] == "" and len(head) > 2, f"{page.name} must open with front matter between --- lines"
+    fields = dict(line.split(":", 1) for line in head[1].strip().split("\n"))
+    assert fields.get("summary", "").strip(), f"{page.name}: no summary for the index"
+    assert re.fullmatch(r" \d+\.\d+ %", fields.get("test_error", "")), f"{page.name}: test_error must read like 0.92 %"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))

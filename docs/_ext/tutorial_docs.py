@@ -4,6 +4,8 @@ toctree entries that follow the package's list of chapters.
 - ``{chapter-help}`` shows ``--help`` of every chapter in ``tutorials.TUTORIALS``, from
   ``cli.build_parser(name)``, so the page and the command line cannot disagree; with an
   argument, of that chapter only.
+- ``{chapter-table}`` is the index's table of chapters: for each chapter in the list, its
+  page's title and the ``summary`` and ``test_error`` of its front matter.
 - ``{command-help} predict`` shows ``python -m deeplearning_tutorial.predict --help``,
   run in a child process (the commands build their parsers inside ``main``).
 - In a toctree, the line ``@chapters`` becomes one entry per chapter
@@ -18,6 +20,7 @@ import sys
 from pathlib import Path
 
 from docutils import nodes
+from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
 DOCS = Path(__file__).resolve().parent.parent
@@ -67,6 +70,39 @@ class CommandHelp(SphinxDirective):
         return _help_block(f"python -m {module}", done.stdout)
 
 
+def _front_matter(page):
+    """The ``key: value`` lines between the ``---`` lines that open a page, and its first title."""
+    lines = page.read_text().split("\n")
+    fields = {}
+    if lines and lines[0] == "---":
+        end = lines.index("---", 1)
+        for line in lines[1:end]:
+            key, _, value = line.partition(":")
+            fields[key.strip()] = value.strip()
+    fields["title"] = next(line[2:] for line in lines if line.startswith("# "))
+    return fields
+
+
+class ChapterTable(SphinxDirective):
+    """A table of the chapters in the package's list: title, ``summary`` and ``test_error`` from each page."""
+
+    def run(self):
+        rows = ["| chapter | what it adds | test error |", "| --- | --- | ---: |"]
+        for name in _chapters():
+            page = DOCS / "chapters" / f"{name}.md"
+            if not page.is_file():
+                raise self.error(f"chapter {name!r} has no page: write {page}")
+            fields = _front_matter(page)
+            missing = {"summary", "test_error"} - set(fields)
+            if missing:
+                raise self.error(f"{page} lacks {', '.join(sorted(missing))} in its front matter")
+            error = fields["test_error"].replace(" %", "\u00a0%")
+            rows.append(f"| [{fields['title']}](chapters/{name}.md) | {fields['summary']} | {error} |")
+        container = nodes.container()
+        self.state.nested_parse(StringList(rows, source=self.get_source_info()[0]), self.content_offset, container)
+        return container.children
+
+
 def _expand_toctree_markers(app, docname, source):
     lines = []
     for line in source[0].split("\n"):
@@ -84,5 +120,6 @@ def _expand_toctree_markers(app, docname, source):
 def setup(app):
     app.add_directive("chapter-help", ChapterHelp)
     app.add_directive("command-help", CommandHelp)
+    app.add_directive("chapter-table", ChapterTable)
     app.connect("source-read", _expand_toctree_markers)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
