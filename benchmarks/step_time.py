@@ -1,54 +1,37 @@
-"""Time one call of a tutorial's training step, in the mode PYTENSOR_FLAGS chooses.
+"""Time of one call of a chapter's training step, in one mode.
 
-The tutorial runs until its training function is compiled and called once;
-then that function is called again and again on the same minibatches, and
-the median time per call is printed.  Under JAX this is the time of a step
-with the datasets and parameters on the device (`link/jax/linker.py`).
+The chapter runs as it always does, its printed lines going nowhere, until its training step (the function
+it compiles with updates) has been compiled and called once
+(`benchmarks.watch.first_training_step`); that step is then called again
+and again on the chapter's own minibatches, and the median time of a call
+is printed.  Under JAX this is a step with the datasets and parameters on
+the device (`deeplearning_tutorial.link.jax`).
 
-    PYTENSOR_FLAGS=mode=JAX,floatX=float32 python benchmarks/step_time.py [TUTORIAL] [CALLS]
+    python -m benchmarks step-time [TUTORIAL] [--mode NUMPY] [--floatX float32] [--calls 2000]
 """
 
-import os
+import argparse
+import contextlib
+import io
 import statistics
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import pytensor  # noqa: E402
-
-from deeplearning_tutorial import tutorials  # noqa: E402
-
-
-class Compiled(Exception):
-    """Ends the tutorial once its training step exists."""
+from benchmarks.watch import first_training_step
 
 
 def training_step(name):
-    """The compiled training function of tutorial ``name`` (the one with updates)."""
-    compile_function = pytensor.function
-    found = []
+    """The compiled training step of chapter ``name``, after one call."""
+    from deeplearning_tutorial import tutorials
 
-    def capture(*args, **kwargs):
-        fn = compile_function(*args, **kwargs)
-        if kwargs.get("updates"):
-            found.append(fn)
-            raise Compiled
-        return fn
-
-    pytensor.function = capture
-    try:
-        tutorials.training_function(name)(n_epochs=1)
-    except Compiled:
-        return found[0]
-    finally:
-        pytensor.function = compile_function
+    train = tutorials.training_function(name)
+    with contextlib.redirect_stdout(io.StringIO()):
+        return first_training_step(lambda: train(n_epochs=1))
 
 
 def median_call_seconds(fn, calls, n_indices):
     """Median seconds of ``float(fn(i % n_indices))`` over ``calls`` calls.
 
-    ``float`` waits for the result, as the tutorials' loops do when they
+    ``float`` waits for the result, as the chapters' loops do when they
     print (under JAX a call returns before the device is done).
     """
     times = []
@@ -59,12 +42,31 @@ def median_call_seconds(fn, calls, n_indices):
     return statistics.median(times)
 
 
-def main():
-    name = sys.argv[1] if len(sys.argv) > 1 else "mlp"
-    calls = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
-    seconds = median_call_seconds(training_step(name), calls, tutorials.n_train_batches(name))
-    config = f"{pytensor.config.mode} {pytensor.config.floatX}"
-    print(f"{name} training step, {config}: {seconds * 1e6:.0f} us per call (median of {calls})")
+def main(argv=None):
+    from benchmarks.tutorial import select_mode
+    from deeplearning_tutorial import cli, tutorials
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks step-time", description=__doc__.splitlines()[0])
+    parser.add_argument("tutorial", nargs="?", default="mlp", choices=list(tutorials.TUTORIALS))
+    parser.add_argument(
+        "--mode",
+        type=str.upper,
+        choices=cli.mode_names(),
+        metavar="MODE",
+        help="as the command line's (default: NUMPY)",
+    )
+    parser.add_argument("--floatX", choices=("float32", "float64"), help="(default: PyTensor's, from PYTENSOR_FLAGS)")
+    parser.add_argument("--calls", type=int, default=2000, help="timed calls (default: 2000)")
+    args = parser.parse_args(argv)
+    if args.calls < 1:
+        parser.error(f"--calls must be at least 1 (got {args.calls})")
+
+    import pytensor
+
+    select_mode(args.mode, args.floatX)
+    seconds = median_call_seconds(training_step(args.tutorial), args.calls, tutorials.n_train_batches(args.tutorial))
+    config = f"{args.mode or 'NUMPY'} {pytensor.config.floatX}"
+    print(f"{args.tutorial} training step, {config}: {seconds * 1e6:.0f} us per call (median of {args.calls})")
 
 
 if __name__ == "__main__":

@@ -1,27 +1,22 @@
-"""The three tutorial models in PyTorch, for side-by-side timings.
+"""The historical tutorials' models in PyTorch, trained for a few epochs, in a process of its own.
 
 Same architecture, same initial weights (drawn from the tutorials' NumPy
 RandomState in the tutorials' order), same minibatch order, same plain SGD
 and the same per-epoch work (all training minibatches, then the whole
-validation and test sets), so that only the framework differs.  Prints the
-same JSON as ``run_tutorial.py``:
+validation and test sets), so that only the framework differs.  Started by
+`benchmarks.run`; the last line printed is the JSON of `benchmarks.timing`::
 
-    python benchmarks/torch_peers.py TUTORIAL N_EPOCHS START_TIME
+    python -m benchmarks.torch_peers TUTORIAL N_EPOCHS STARTED
 """
 
-import os
-import sys
-import time
+import argparse
 
 import numpy
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from benchmark import report  # noqa: E402
-
-from deeplearning_tutorial import data  # noqa: E402
+from benchmarks.timing import EpochClock
+from deeplearning_tutorial import data
 
 
 def uniform(rng, fan_in, fan_out, shape):
@@ -70,9 +65,18 @@ def convolutional_mlp(nkerns=(20, 50), batch_size=500):
     return [W3, b3, W2, b2, W1, b1, W0, b0], forward, 0.1, batch_size, 0.0
 
 
-def main():
-    name, n_epochs, started = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-    params, forward, learning_rate, batch_size, l2 = globals()[name]()
+#: Chapter -> the function that builds its peer: (parameters, forward, learning rate, batch size, L2 weight).
+PEERS = {"logistic_sgd": logistic_sgd, "mlp": mlp, "convolutional_mlp": convolutional_mlp}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.torch_peers", description=__doc__.splitlines()[0])
+    parser.add_argument("tutorial", choices=sorted(PEERS))
+    parser.add_argument("n_epochs", type=int)
+    parser.add_argument("started", type=float)
+    args = parser.parse_args(argv)
+    clock = EpochClock(args.started)
+    params, forward, learning_rate, batch_size, l2 = PEERS[args.tutorial]()
     splits = [
         (torch.from_numpy(x), torch.from_numpy(y)) for x, y in data.read_dataset(data.resolve_path(data.MNIST_NAME))
     ]
@@ -86,8 +90,7 @@ def main():
                 for i in range(0, x.shape[0] - batch_size + 1, batch_size)
             ]
 
-    marks, cpu = [], []
-    for _ in range(n_epochs):
+    for _ in range(args.n_epochs):
         for i in range(n_batches):
             x, y = train_x[i * batch_size : (i + 1) * batch_size], train_y[i * batch_size : (i + 1) * batch_size]
             cost = F.cross_entropy(forward(x), y)
@@ -98,11 +101,10 @@ def main():
                 for p, g in zip(params, grads):
                     p -= learning_rate * g
             if i == 0:
-                marks.append(time.time())
-                cpu.append(time.process_time())
+                clock.mark()
         errors(*valid)
         errors(*test)
-    report(started, marks[0], marks, cpu)
+    clock.print_report()
 
 
 if __name__ == "__main__":

@@ -1,19 +1,21 @@
 """Stopping a tutorial run and resuming it exactly where it stopped.
 
-The whole state of a run is its shared parameters and the local variables
-of its training loop (epoch, minibatch, patience, best scores).  The loop
-stays written out in each tutorial, as in the historical code, so its
-locals cannot be saved from outside.  They can be recomputed, though: they
-depend only on what the compiled functions returned.  So a checkpoint
-holds the parameters and every value the validation and test functions
-returned, and a resumed run *replays* its loop up to the stopping point:
-training steps do nothing, validation and test functions return the
-recorded values, and the printed lines are held back.  At the stopping
-point the saved parameters are put back and the run goes on for real,
+The whole state of a run is its shared variables (parameters, random
+streams, persistent chains) and the local variables of its training loop
+(epoch, minibatch, patience, best scores).  The loop stays written out in
+each chapter, as in the historical code, so its locals cannot be saved
+from outside.  They can be recomputed, though: they depend only on what
+the compiled functions returned.  So a checkpoint holds the shared
+variables that the compiled functions update and the outputs of every
+compiled call, and a resumed run *replays* its loop up to the stopping
+point: each compiled call returns its recorded outputs without computing
+anything, and the printed lines are held back.  At the stopping point the
+saved shared variables are put back and the run goes on for real,
 printing the lines, and computing the numbers, of an uninterrupted run.
 
-A stop (Ctrl-C or SIGTERM) is taken at the end of the minibatch that is
-running, validation and test passes included: the run writes a checkpoint
+A stop (Ctrl-C or SIGTERM) is taken just before the next training step
+(a call of a compiled function with updates), after the validation and
+test passes of the minibatch that was running: the run writes a checkpoint
 and exits with status 130 (SIGINT) or 143 (SIGTERM).  Further signals while
 it writes are ignored, and the file is written atomically (temporary file,
 fsync, rename), so a checkpoint on disk is always a whole one.
@@ -33,9 +35,9 @@ import numpy
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.traversal import graph_inputs
 
-from deeplearning_tutorial import observe, saved_models
+from deeplearning_tutorial import saved_models
 
-FORMAT = "deeplearning_tutorial checkpoint 1"
+FORMAT = "deeplearning_tutorial checkpoint 2"
 
 #: Exit status of a run stopped by each signal (128 + the signal's number).
 EXIT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -81,22 +83,53 @@ def identity(tutorial, arguments, dtype, mode, dataset_path):
     }
 
 
-def save(path, header, params, calls, extra=()):
-    """Write a checkpoint atomically: ``header`` (JSON), the parameters, the recorded calls, ``extra`` arrays."""
-    values = numpy.array([value for _, value in calls], dtype=header["call_dtype"])
-    functions = numpy.array([number for number, _ in calls], dtype=numpy.int16)
-    arrays = {f"param{i}": p for i, p in enumerate(params)} | {f"extra{i}": a for i, a in enumerate(extra)}
+def save(path, header, state, calls, extra=()):
+    """Write a checkpoint atomically: ``header`` (JSON), the shared state, the recorded calls, ``extra`` arrays."""
+    functions, outputs = [], []
+    for number, value in calls:
+        functions.append(number)
+        outputs.extend(value if isinstance(value, list) else [value])
+    outputs = [numpy.asarray(v) for v in outputs]
+    arrays = {f"param{i}": p for i, p in enumerate(state)} | {f"extra{i}": a for i, a in enumerate(extra)}
     saved_models.write_archive(
-        path, dict(header, format=FORMAT), call_values=values, call_functions=functions, **arrays
+        path,
+        dict(header, format=FORMAT),
+        call_functions=numpy.array(functions, dtype=numpy.int32),
+        output_ndims=numpy.array([v.ndim for v in outputs], dtype=numpy.int8),
+        output_dims=numpy.array([d for v in outputs for d in v.shape], dtype=numpy.int64),
+        output_bytes=numpy.frombuffer(b"".join(numpy.ascontiguousarray(v).tobytes() for v in outputs), numpy.uint8),
+        **arrays,
     )
 
 
 def load(path):
-    """Return ``(header, params, calls, extra)``; `CheckpointError` for anything that is not a whole checkpoint."""
+    """Return ``(header, state, calls, extra)``; `CheckpointError` for anything that is not a whole checkpoint."""
     header, arrays = saved_models.read_archive(path, FORMAT, CheckpointError, "a checkpoint of a stopped run")
-    params, extra = saved_models.numbered(arrays, "param"), saved_models.numbered(arrays, "extra")
-    calls = list(zip(arrays["call_functions"].tolist(), arrays["call_values"]))
-    return header, params, calls, extra
+    state, extra = saved_models.numbered(arrays, "param"), saved_models.numbered(arrays, "extra")
+    try:
+        calls = _decode_calls(header["functions"], arrays)
+    except (KeyError, IndexError, ValueError, TypeError):
+        raise CheckpointError(f"{path}: the recorded calls are damaged; start the run again") from None
+    return header, state, calls, extra
+
+
+def _decode_calls(functions, arrays):
+    """The list of ``(function number, value)`` that `save` encoded."""
+    ndims, dims, raw = arrays["output_ndims"].tolist(), arrays["output_dims"].tolist(), arrays["output_bytes"]
+    calls, n_out, n_dim, offset = [], 0, 0, 0
+    for number in arrays["call_functions"].tolist():
+        signature = functions[str(number)]
+        values = []
+        for dtype in signature["dtypes"]:
+            shape = tuple(dims[n_dim : n_dim + ndims[n_out]])
+            n_dim, n_out = n_dim + ndims[n_out], n_out + 1
+            size = int(numpy.prod(shape, dtype=numpy.int64)) * numpy.dtype(dtype).itemsize
+            values.append(raw[offset : offset + size].view(dtype).reshape(shape).copy())
+            offset += size
+        calls.append((number, values if signature["list"] else values[0]))
+    if n_out != len(ndims) or offset != raw.size:
+        raise ValueError("trailing outputs")
+    return calls
 
 
 def check_same_run(header, expected):
@@ -128,17 +161,24 @@ def training_set_size(givens):
 
 
 class Session:
-    """Watches every function a tutorial compiles: records, replays, stops.
+    """Records every compiled call of a run, replays them on resume, and takes stops.
 
-    :param resume: what `load` returned for a checkpoint to replay, or None
+    `watch` wraps each function the chapter compiles (`deeplearning_tutorial.cli`
+    calls it from its run's ``function``).  A function with ``updates`` is a
+    *step*: a stop is taken just before one, so that a checkpoint always
+    lies between two steps.  Every call's outputs are recorded, in order.
+    The state to restore is every shared variable that a compiled function
+    updates (parameters, random streams, persistent chains).
+
     :param path: where a stop (or ``every`` epochs) writes a checkpoint
     :param identity: returns the run's identity (`identity`), stored in each checkpoint
     :param batch_size: examples per training minibatch
+    :param resume: what `load` returned for a checkpoint to replay, or None
     :param every: also write a checkpoint every this many epochs (0: only on a stop)
-    :param hooks: an object told of the run: ``step(cost)`` after each live
-        training step, ``before_live()`` when the replay ends; ``state()``
-        returns extra JSON-able state to store in a checkpoint, and
-        ``restore(state)`` receives it back.
+    :param hooks: told of the run: ``step(number, value)`` after each live step,
+        ``before_live()`` when the replay ends; ``state()`` returns extra JSON-able
+        state for a checkpoint, ``arrays()`` extra arrays, and
+        ``restore(state, arrays)`` receives both back.
     """
 
     def __init__(self, path, identity, batch_size, resume=None, every=0, hooks=None):
@@ -147,17 +187,21 @@ class Session:
         self.batch_size = batch_size
         self.every = every
         self.hooks = hooks
-        self.calls = []  # (function number, value) of every non-training call, in order
-        self.steps = 0  # training steps done
-        self.params = []
-        self.n_train_batches = None
+        self.calls = []  # (function number, outputs) of every call, in order
+        self.signatures = {}  # function number -> {"dtypes": [...], "list": bool}
+        self.state_vars = []  # shared variables that some function updates, in compile order
+        self.params = []  # those updated by the last step function called: the model
+        self.n_batches = {}  # step function number -> minibatches in one pass over its data
+        self.step_counts = {}  # step function number -> calls so far
+        self.steps = 0  # steps done, all step functions together
+        self.last_step_function = None
+        self.any_step_function = False
         self.stop_signal = None
         self.replay = None
         if resume is not None:
-            resume_header, self.resume_params, replay_calls, self.resume_arrays = resume
-            self.replay_steps = resume_header["steps"]
+            header, self.resume_state, replay_calls, self.resume_arrays = resume
             self.replay = list(reversed(replay_calls))
-            self.resume_state = resume_header.get("state")
+            self.resume_hook_state = header.get("state")
 
     @property
     def replaying(self):
@@ -166,7 +210,7 @@ class Session:
     # -- signals --------------------------------------------------------------
 
     def _on_signal(self, signum, frame):
-        # Only note it: the stop is taken between two minibatches.
+        # Only note it: the stop is taken before the next step.
         if self.stop_signal is None:
             self.stop_signal = signum
 
@@ -181,81 +225,101 @@ class Session:
 
     # -- the compiled functions --------------------------------------------------
 
-    def watching(self):
-        """While active, the functions the tutorial compiles are watched by this session."""
-        numbers = iter(range(1 << 15))
+    def watch(self, fn, kwargs):
+        """``fn`` (compiled with ``kwargs``), recorded, replayed and stoppable."""
+        number = len(self.signatures)
+        self.signatures[number] = {"dtypes": [o.variable.type.dtype for o in fn.maker.outputs], "list": None}
+        updates = kwargs.get("updates")
+        if updates:
+            self.any_step_function = True
+            for var in (v for v, _ in (updates.items() if isinstance(updates, dict) else updates)):
+                if var not in self.state_vars:
+                    self.state_vars.append(var)
+            n_examples = training_set_size(kwargs.get("givens"))
+            self.n_batches[number] = n_examples // self.batch_size if n_examples else None
+            params = [v for v, _ in (updates.items() if isinstance(updates, dict) else updates)]
+        step = bool(updates)
 
-        def wrap(fn, kwargs):
-            number = next(numbers)
-            updates = kwargs.get("updates")
-            if updates:
-                self.params = [param for param, _ in updates]
-                n_examples = training_set_size(kwargs.get("givens"))
-                self.n_train_batches = n_examples // self.batch_size if n_examples else None
-                return lambda *inputs: self._train(fn, inputs)
-            return lambda *inputs: self._evaluate(fn, number, inputs)
+        def call(*inputs, **named):
+            if self.replaying and not self.replay:
+                self._go_live()
+            if self.replaying:
+                recorded_number, value = self.replay.pop()
+                if recorded_number != number:
+                    raise CheckpointError(
+                        "the replayed run called its functions in another order; the code has changed"
+                    )
+            else:
+                if step or not self.any_step_function:
+                    self._before_step()
+                value = fn(*inputs, **named)
+                if self.signatures[number]["list"] is None:
+                    self.signatures[number]["list"] = isinstance(value, list)
+            self.calls.append((number, _copy(value)))
+            if step:
+                self.params = params
+                self._count_step(number, value)
+            return value
 
-        return observe.wrap_compiled(wrap)
+        return call
 
-    def _evaluate(self, fn, number, inputs):
-        if self.replaying:
-            recorded_number, value = self.replay.pop()
-            if recorded_number != number:
-                raise CheckpointError("the replayed run called its functions in another order; the code has changed")
-        else:
-            value = fn(*inputs)
-        self.calls.append((number, value))
-        return value
-
-    def _train(self, fn, inputs):
-        if self.replaying:
-            if self.steps < self.replay_steps:
-                self.steps += 1
-                return numpy.nan
-            self._go_live()
-        self._between_minibatches()
-        cost = fn(*inputs)
+    def _count_step(self, number, value):
         self.steps += 1
-        if not math.isfinite(float(cost)):
-            epoch, minibatch = self.position(self.steps - 1)
+        self.step_counts[number] = self.step_counts.get(number, 0) + 1
+        self.last_step_function = number
+        if self.replaying:
+            return
+        if not isinstance(value, list) and numpy.ndim(value) == 0 and not math.isfinite(float(value)):
+            epoch, minibatch = self.position()
             raise NonFiniteCost(
-                f"the training cost became {float(cost)} at epoch {epoch}, minibatch {minibatch}: "
+                f"the training cost became {float(value)} at epoch {epoch}, minibatch {minibatch}: "
                 "the learning rate is probably too large; the last saved model was kept"
             )
         if self.hooks:
-            self.hooks.step(cost)
-        return cost
+            self.hooks.step(number, value)
 
-    def position(self, step):
-        """(epoch, minibatch), both counted from 1, of training step ``step`` (counted from 0)."""
+    @property
+    def n_train_batches(self):
+        """Minibatches in one pass of the step function called last (None before any)."""
+        return self.n_batches.get(self.last_step_function)
+
+    def position(self):
+        """(epoch, minibatch), both counted from 1, of the last step of the step function called last."""
         n = self.n_train_batches or 1
-        return step // n + 1, step % n + 1
+        done = self.step_counts.get(self.last_step_function, 1)
+        return (done - 1) // n + 1, (done - 1) % n + 1
 
     def _go_live(self):
-        if self.replay:
-            raise CheckpointError("the replay ended before all recorded calls were used; the code has changed")
-        for param, value in zip(self.params, self.resume_params):
-            param.set_value(value)
+        for var, value in zip(self.state_vars, self.resume_state):
+            var.set_value(value)
         self.replay = None
         if self.hooks:
-            self.hooks.restore(self.resume_state, self.resume_arrays)
+            self.hooks.restore(self.resume_hook_state, self.resume_arrays)
             self.hooks.before_live()
 
-    def _between_minibatches(self):
-        """Before a training step: take a stop, or a periodic checkpoint, that is due."""
+    def _before_step(self):
+        """Take a stop, or a periodic checkpoint, that is due."""
         if self.stop_signal is not None:
             signum = self.stop_signal
             self.write()
             raise Stopped(EXIT_STATUS[signum])
         n = self.n_train_batches
-        if self.every and n and self.steps and self.steps % n == 0 and (self.steps // n) % self.every == 0:
+        done = self.step_counts.get(self.last_step_function, 0)
+        if self.every and n and done and done % n == 0 and (done // n) % self.every == 0:
             self.write()
 
     def write(self, complete=False):
-        """Write the state after the last training step (and the calls that followed it)."""
+        """Write the state before the next step (and every call so far)."""
         # Signals during the write are noted and do not interrupt it.
         header = dict(self.identity(), steps=self.steps, complete=complete)
-        header["call_dtype"] = numpy.asarray(self.calls[0][1]).dtype.name if self.calls else "float64"
+        header["functions"] = {str(k): dict(v, list=bool(v["list"])) for k, v in self.signatures.items()}
         header["state"] = self.hooks.state() if self.hooks else None
         extra = self.hooks.arrays() if self.hooks else ()
-        save(self.path, header, [p.get_value() for p in self.params], self.calls, extra)
+        save(self.path, header, [v.get_value() for v in self.state_vars], self.calls, extra)
+
+
+def _copy(value):
+    """A recorded output, safe from later in-place changes."""
+    if isinstance(value, list):
+        return [numpy.array(v) for v in value]
+    return numpy.array(value)

@@ -22,31 +22,31 @@ historical default, plus:
     printed last) as ``.npz``, for ``python -m deeplearning_tutorial.predict``.
 
 The training loop stays written out in each tutorial.  What the options
-need is seen from outside it: the training steps through
-`checkpoints.Session`, the results through the lines the tutorial
-prints.  Every option is checked before anything is loaded or compiled; a
-bad one ends the program with one line on stderr and exit status 2.
+need comes through the run seam of `deeplearning_tutorial.runs`: the
+chapter compiles through ``run.function`` (the training steps and every
+other call, seen by `checkpoints.Session`) and prints through
+``run.print`` (the results, read by `deeplearning_tutorial.logs`).  A
+chapter with parameters that have no flag here declares them in a
+module-level ``FLAGS`` dict of the same form as `PARAMETERS`.
+
+Every option is checked before anything is loaded or compiled; a bad one
+ends the program with one line on stderr and exit status 2.
 """
 
 import argparse
-import contextlib
-import csv
 import functools
 import importlib.util
-import io
-import json
 import math
 import os
-import re
+import shlex
 import sys
 import tempfile
-import timeit
-from unittest import mock
 
+import numpy
 import pytensor
 from pytensor.compile.mode import get_mode, predefined_modes
 
-from deeplearning_tutorial import checkpoints, data, modes, saved_models, tutorials
+from deeplearning_tutorial import checkpoints, data, history, modes, progress, runs, saved_models, tutorials
 
 # -- the flags of the tutorial parameters -------------------------------------
 
@@ -127,8 +127,9 @@ def build_parser(name):
         epilog="A run without options prints exactly what the historical tutorial printed.",
     )
     group = parser.add_argument_group(f"parameters of {function.__name__}() (default: the historical values)")
+    flags = PARAMETERS | getattr(sys.modules[function.__module__], "FLAGS", {})
     for parameter, default in tutorials.defaults(name).items():
-        flag, options, text = PARAMETERS[parameter]
+        flag, options, text = flags[parameter]
         shown = " ".join(map(str, default)) if isinstance(default, list) else default
         group.add_argument(flag, dest=parameter, default=default, help=f"{text} (default: {shown})", **options)
     run = parser.add_argument_group("how to run")
@@ -229,186 +230,6 @@ def check_outputs(args):
         check_writable_folder("--plots", args.plots)
 
 
-# -- what a run printed, seen line by line -------------------------------------
-
-VALIDATION = re.compile(r"^epoch (\d+), minibatch (\d+)/(\d+), validation error (\d+\.\d+) %$")
-TEST = re.compile(r"^\s+epoch (\d+), minibatch (\d+)/(\d+), test error of best model (\d+\.\d+) %$")
-
-
-class RunRecord:
-    """The history of a run, built from its training steps and its printed lines.
-
-    One row per validation: epoch, minibatch, validation error (%), test
-    error of the new best model (%, or None when validation did not
-    improve), mean training cost since the previous validation, and
-    seconds of training so far.  The best model's parameters are copied
-    when its test error is printed.
-    """
-
-    def __init__(self, history_path=None, on_row=None):
-        self.rows = []
-        self.history_path = history_path
-        self.on_row = on_row
-        self.costs = []
-        self.params = []
-        self.best_params = None
-        self.started = None
-        self.earlier_s = 0.0  # training time of the run this one resumes
-
-    def step(self, cost, params):
-        if self.started is None:
-            self.started = timeit.default_timer()
-        self.costs.append(float(cost))
-        self.params = params
-
-    def elapsed(self):
-        now = timeit.default_timer() - self.started if self.started is not None else 0.0
-        return round(self.earlier_s + now, 3)
-
-    def restore(self, state, best_params):
-        self.rows, self.costs, self.earlier_s = state["rows"], state["costs"], state["elapsed_s"]
-        self.best_params = best_params
-
-    def line(self, text):
-        match = VALIDATION.match(text)
-        if match:
-            self.rows.append(
-                {
-                    "epoch": int(match.group(1)),
-                    "minibatch": int(match.group(2)),
-                    "validation_error": float(match.group(4)),
-                    "test_error": None,
-                    "train_cost": sum(self.costs) / len(self.costs) if self.costs else None,
-                    "elapsed_s": self.elapsed(),
-                }
-            )
-            self.costs = []
-            self.updated()
-            return
-        match = TEST.match(text)
-        if match and self.rows:
-            self.rows[-1]["test_error"] = float(match.group(4))
-            self.best_params = [p.get_value() for p in self.params]
-            self.updated()
-
-    def updated(self):
-        if self.history_path:
-            write_history(self.history_path, self.rows)
-        if self.on_row:
-            self.on_row(self.rows[-1])
-
-
-def write_history(path, rows):
-    """Write the rows as JSON or CSV (by extension), atomically."""
-    with data.atomic_write(path) as tmp, open(tmp, "w", newline="") as f:
-        if path.lower().endswith(".csv"):
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["epoch"])
-            writer.writeheader()
-            writer.writerows(rows)
-        else:
-            json.dump(rows, f, indent=1)
-            f.write("\n")
-
-
-class LineTee(io.TextIOBase):
-    """A text stream that passes everything on and hands each complete line to ``on_line``.
-
-    With a progress bar on the terminal, text is passed on in whole lines,
-    with the bar cleared before and drawn again after, so that lines never
-    mix with it.  While ``muted``, nothing is passed on.
-    """
-
-    def __init__(self, stream, on_line=None, bar=None):
-        self.stream = stream
-        self.on_line = on_line
-        self.bar = bar
-        self.muted = False
-        self.pending = ""
-
-    def write(self, text):
-        if self.muted:
-            return len(text)
-        self.pending += text
-        *lines, self.pending = self.pending.split("\n")
-        if self.bar is None:
-            self.stream.write(text)
-        elif lines:
-            self.bar.clear()
-            self.stream.write("".join(line + "\n" for line in lines))
-            self.stream.flush()
-            self.bar.refresh()
-        if self.on_line:
-            for line in lines:
-                self.on_line(line)
-        return len(text)
-
-    def flush(self):
-        self.stream.flush()
-
-    def close(self):
-        """Pass on what is left of an unfinished line (the stream itself stays open)."""
-        if self.bar is not None and self.pending:
-            self.stream.write(self.pending)
-        self.pending = ""
-
-    def isatty(self):
-        return self.stream.isatty()
-
-
-class ProgressBar:
-    """A tqdm bar over the minibatches of the current epoch, on stderr."""
-
-    def __init__(self, n_epochs):
-        from tqdm import tqdm
-
-        self.n_epochs = n_epochs
-        self.epoch = 1
-        self.best = None
-        self.bar = tqdm(unit="minibatch", leave=False, file=sys.stderr, dynamic_ncols=True)
-        self.describe()
-
-    def describe(self):
-        self.bar.set_description(f"epoch {self.epoch}/{self.n_epochs}", refresh=False)
-        if self.best is not None:
-            self.bar.set_postfix_str(f"best validation {self.best:.2f} %", refresh=False)
-        self.bar.refresh()
-
-    def step(self, n_train_batches):
-        if self.bar.total is None and n_train_batches:
-            self.bar.reset(total=n_train_batches)
-        # A new epoch starts with its first minibatch, so the bar stays full
-        # while the previous epoch's validation runs.
-        if self.bar.total and self.bar.n >= self.bar.total:
-            self.epoch += 1
-            self.bar.reset()
-            self.describe()
-        self.bar.update()
-
-    def jump(self, steps, n_train_batches, record):
-        """Show the position a resumed run starts from."""
-        if n_train_batches:
-            self.epoch, done = divmod(steps, n_train_batches)
-            self.epoch += 1
-            self.bar.reset(total=n_train_batches)
-            self.bar.update(done)
-        if record.rows:
-            self.row(record)
-        self.describe()
-
-    def row(self, record):
-        self.best = min(r["validation_error"] for r in record.rows)
-        self.describe()
-
-    def clear(self):
-        self.bar.clear()
-
-    def refresh(self):
-        self.bar.refresh()
-
-    def close(self):
-        self.bar.close()
-
-
 # -- running a tutorial ----------------------------------------------------------
 
 
@@ -431,19 +252,60 @@ def configure(args):
         raise UsageError(str(e)) from None
 
 
-class RunHooks:
-    """What the command line does at each training step, and what it keeps in a checkpoint."""
+class CommandLineRun(runs.Run):
+    """The run of a chapter started from the command line.
 
-    def __init__(self, record, session, stdout, bar):
-        self.record, self.session, self.stdout, self.bar = record, session, stdout, bar
+    Its ``function`` compiles with PyTensor and hands the function to the
+    `checkpoints.Session`, which records, replays and stops; its ``print``
+    feeds each stdout line to the `history.RunRecord` and writes it around
+    the progress bar, or holds it back while a resumed run replays.
+    """
 
-    def step(self, cost):
-        self.record.step(cost, self.session.params)
+    def __init__(self, session, record, bar):
+        self.session, self.record, self.bar = session, record, bar
+        self.pending = ""
+        self.written = {}
+        session.hooks = self
+
+    @property
+    def replaying(self):
+        return self.session.replaying
+
+    def function(self, *args, **kwargs):
+        return self.session.watch(pytensor.function(*args, **kwargs), kwargs)
+
+    def print(self, *values, sep=" ", end="\n", file=None, flush=False):
+        if self.replaying:
+            return
+        text = sep.join(map(str, values)) + end
+        stream = sys.stdout if file is None else file
+        if stream is sys.stdout:
+            *lines, self.pending = (self.pending + text).split("\n")
+            for line in lines:
+                self.record.line(line)
         if self.bar is not None:
-            self.bar.step(self.session.n_train_batches)
+            self.bar.write(text, stream)
+        else:
+            stream.write(text)
+            if flush:
+                stream.flush()
+
+    def write_file(self, path, write, what=None):
+        if not self.replaying:
+            write(path)
+            if what:
+                self.written[path] = what
+
+    # -- told by the session --------------------------------------------------
+
+    def step(self, number, value):
+        if numpy.ndim(value) == 0 and not isinstance(value, list):
+            self.record.step(value)
+        if self.bar is not None:
+            self.bar.step(number, self.session.n_batches.get(number))
 
     def state(self):
-        return {"rows": self.record.rows, "costs": self.record.costs, "elapsed_s": self.record.elapsed()}
+        return self.record.state()
 
     def arrays(self):
         return self.record.best_params or []
@@ -452,16 +314,23 @@ class RunHooks:
         self.record.restore(state, arrays or None)
 
     def before_live(self):
-        self.stdout.muted = False
+        if self.session.last_step_function is not None:
+            epoch, minibatch = self.session.position()
+            where = f"after epoch {epoch}, minibatch {minibatch} ({self.session.steps} training steps)"
+        else:
+            where = f"after {len(self.session.calls)} recorded calls"
+        self.print(f"resuming {self.session.path} {where}", file=sys.stderr)
         if self.bar is not None:
-            self.bar.jump(self.session.steps, self.session.n_train_batches, self.record)
+            number = self.session.last_step_function
+            self.bar.jump(number, self.session.step_counts.get(number, 0), self.session.n_train_batches)
+            self.bar.show_best(self.record.best_validation())
 
 
 def run(name, args, kwargs, identity):
     """Train tutorial ``name`` with ``kwargs``, keeping what the options ask for.
 
-    Returns the run's `RunRecord`; a stop on a signal raises `checkpoints.Stopped`
-    after writing the checkpoint.
+    Returns the run's `CommandLineRun`; a stop on a signal raises
+    `checkpoints.Stopped` after writing the checkpoint.
     """
     resume = checkpoints.load(args.resume) if args.resume else None
     if resume is not None:
@@ -469,56 +338,43 @@ def run(name, args, kwargs, identity):
         if resume[0]["complete"]:
             raise UsageError(f"--resume {args.resume}: that run is complete; there is nothing to resume")
     path = args.resume or args.checkpoint
-    session = checkpoints.Session(path, identity, kwargs["batch_size"], resume, every=args.checkpoint_every)
-    record = RunRecord(args.history)
-    bar = ProgressBar(kwargs["n_epochs"]) if not args.quiet and sys.stderr.isatty() else None
-    stdout, stderr = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = LineTee(stdout, record.line, bar), LineTee(stderr, None, bar)
-    # A resumed run holds back what the stopped run already printed.
-    sys.stdout.muted = resume is not None
-    session.hooks = RunHooks(record, session, sys.stdout, bar)
+    session = checkpoints.Session(path, identity, kwargs.get("batch_size", 1), resume, every=args.checkpoint_every)
+    n_epochs = next((kwargs[k] for k in ("n_epochs", "training_epochs") if k in kwargs), None)
+    bar = progress.ProgressBar(n_epochs) if progress.wanted(args.quiet) else None
+    record = history.RunRecord(args.history, params=lambda: session.params)
     if bar is not None:
-        record.on_row = lambda row: bar.row(record)
+        record.on_row = lambda record: bar.show_best(record.best_validation())
+    the_run = CommandLineRun(session, record, bar)
     function = tutorials.training_function(name)
-    module = sys.modules[function.__module__]
     try:
-        with session.signals(), session.watching(), _quiet_while_replaying(module, session):
+        with session.signals(), runs.active(the_run):
             function(**kwargs)
         if args.checkpoint_every:
             session.write(complete=True)
     except checkpoints.Stopped:
+        if bar is not None:
+            bar.close()
         where = "before training started"
         if session.steps:
-            where = "after epoch %i, minibatch %i" % session.position(session.steps - 1)
-        command = " ".join(["python -m", module.__name__, *sys.argv[1:]])
+            where = "after epoch %i, minibatch %i" % session.position()
+        command = [sys.executable, "-m", function.__module__, *sys.argv[1:]]
         if not args.resume:
-            command += f" --resume {path}"
-        print(f"stopped {where}; checkpoint written to {path}; to continue: {command}", file=stderr)
+            command += ["--resume", path]
+        print(f"stopped {where}; checkpoint written to {path}; to continue: {shlex.join(command)}", file=sys.stderr)
         raise
     finally:
         if bar is not None:
             bar.close()
-        sys.stdout.close()
-        sys.stderr.close()
-        sys.stdout, sys.stderr = stdout, stderr
-    return record
+    # Said to a person at a terminal; a captured log stays the historical one.
+    if sys.stderr.isatty():
+        for written, what in the_run.written.items():
+            print(f"{what}: {os.path.abspath(written)}", file=sys.stderr)
+    return the_run
 
 
-def _quiet_while_replaying(module, session):
-    """Logistic regression saves its best model as it goes; a replay must not (its parameters are not yet back)."""
-    save_model = getattr(module, "save_model", None)
-    if save_model is None:
-        return contextlib.nullcontext()
-
-    def save_when_live(*args, **kwargs):
-        if not session.replaying:
-            save_model(*args, **kwargs)
-
-    return mock.patch.object(module, "save_model", save_when_live)
-
-
-def keep_results(name, args, kwargs, record):
+def keep_results(name, args, kwargs, the_run):
     """Write the plots and the saved model that the options asked for."""
+    record = the_run.record
     if args.save_model:
         if record.best_params is None:
             raise UsageError("--save-model: the run validated no model, so there is nothing to save")
@@ -528,8 +384,14 @@ def keep_results(name, args, kwargs, record):
         from deeplearning_tutorial import plots
 
         # The best model's weights, as saved; the last ones if none was validated.
-        weights = record.best_params or [p.get_value() for p in record.params]
-        for path in plots.plot_run(args.plots, name, record.rows, weights):
+        weights = record.best_params or [p.get_value() for p in the_run.session.params]
+        module = sys.modules[tutorials.training_function(name).__module__]
+        write_plots = getattr(module, "write_plots", None)
+        if write_plots is not None:
+            paths = write_plots(args.plots, record.rows, weights)
+        else:
+            paths = plots.plot_run(args.plots, name, record.rows, weights)
+        for path in paths:
             print(f"wrote {path}", file=sys.stderr)
 
 
@@ -539,19 +401,33 @@ def main(name, argv=None):
     args = parser.parse_args(argv)
     kwargs = {parameter: getattr(args, parameter) for parameter in tutorials.defaults(name)}
     try:
-        check_dataset(kwargs["dataset"])
+        if "dataset" in kwargs:
+            check_dataset(kwargs["dataset"])
         check_outputs(args)
         configure(args)
 
         @functools.cache  # the dataset is read once, at the first checkpoint
         def identity():
             mode = args.mode or str(pytensor.config.mode)
-            path = data.resolve_path(kwargs["dataset"])
+            path = data.resolve_path(kwargs.get("dataset", data.MNIST_NAME))
             return checkpoints.identity(name, kwargs, pytensor.config.floatX, mode, path)
 
-        record = run(name, args, kwargs, identity)
-        keep_results(name, args, kwargs, record)
+        keep_results(name, args, kwargs, run(name, args, kwargs, identity))
     except (UsageError, ValueError, OSError) as e:
+        if isinstance(e, BrokenPipeError):
+            exit_on_closed_pipe()
         # Bad input, bad data, an unwritable folder or a full disk: what we
         # write is written atomically, so nothing already there is damaged.
         parser.exit(2, f"{parser.prog}: error: {e}\n")
+
+
+def exit_on_closed_pipe():
+    """The reader of stdout went away (``... | head``): not an error, so leave quietly.
+
+    The status is the one a process killed by SIGPIPE reports, 128 + 13, as
+    for any program whose reader closed the pipe.  Python would otherwise
+    complain once more, flushing stdout at exit.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(141)

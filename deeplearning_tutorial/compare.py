@@ -13,6 +13,7 @@ epoch and, for error rates, by how many images they differ.  Exit status:
 """
 
 import argparse
+import difflib
 import os
 import re
 import sys
@@ -26,6 +27,13 @@ EPOCH = re.compile(r"epoch (\d+)")
 SET_SIZE = 10000
 
 
+LIST_COMMAND = "python -m deeplearning_tutorial.compare --list"
+
+
+class LogNotFound(ValueError):
+    """Neither a file nor a shipped golden log."""
+
+
 def read_log(name_or_path):
     """Result lines of a log file, or of a shipped golden log of that name."""
     if os.path.isfile(name_or_path):
@@ -34,9 +42,36 @@ def read_log(name_or_path):
                 return logs.result_lines(f.read())
         except OSError as e:
             raise ValueError(f"cannot read {name_or_path}: {e.strerror}") from None
+    if os.path.isdir(name_or_path):
+        raise ValueError(f"{name_or_path} is a folder; give a log file")
     if name_or_path in logs.golden_names():
         return logs.result_lines(logs.golden_text(name_or_path))
-    raise ValueError(f"{name_or_path}: no such file, nor a shipped golden log ({', '.join(logs.golden_names())})")
+    raise LogNotFound(name_or_path)
+
+
+def read_logs(names):
+    """The result lines of each log; one `ValueError` naming every log that cannot be found or read."""
+    found, missing, unreadable = [], [], []
+    for name in names:
+        try:
+            found.append(read_log(name))
+        except LogNotFound:
+            missing.append(name)
+        except ValueError as e:
+            unreadable.append(str(e))
+    if missing:
+        close = [m for name in missing for m in difflib.get_close_matches(name, logs.golden_names(), n=1)]
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        plural = len(missing) > 1
+        unreadable.insert(
+            0,
+            f"{', '.join(missing)}: no such file{'s' if plural else ''}, "
+            f"nor {'shipped golden logs' if plural else 'a shipped golden log'} "
+            f"({hint}{LIST_COMMAND} names the golden logs)",
+        )
+    if unreadable:
+        raise ValueError("; ".join(unreadable))
+    return found
 
 
 def images_evaluated(percentages):
@@ -92,7 +127,7 @@ def main(argv=None):
     if args.run is None or args.other is None:
         parser.error("give a run's log and a golden log's name (see --list) or another log")
     try:
-        run, other = read_log(args.run), read_log(args.other)
+        run, other = read_logs([args.run, args.other])
     except ValueError as e:
         parser.exit(2, f"{parser.prog}: error: {e}\n")
     differences = compare(run, other)

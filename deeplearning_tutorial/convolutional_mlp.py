@@ -31,7 +31,7 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 
-from deeplearning_tutorial import checks, cli
+from deeplearning_tutorial import checks, cli, runs
 from deeplearning_tutorial.logistic_sgd import LogisticRegression, load_data
 from deeplearning_tutorial.mlp import HiddenLayer
 from deeplearning_tutorial.modes import tutorial_mode
@@ -138,6 +138,9 @@ def evaluate_lenet5(
     :param batch_size: examples per minibatch
     :param seed: seed of the random initial weights (the historical one by default)
     """
+    # Compile and print through the run (runs.py): the same as pytensor.function
+    # and print, except under the command line, which watches both.
+    run = runs.current()
     checks.positive_number("learning_rate", learning_rate)
     checks.positive_int("n_epochs", n_epochs)
     checks.positive_int("batch_size", batch_size)
@@ -166,13 +169,13 @@ def evaluate_lenet5(
     x = T.matrix("x")  # images, one flattened image per row
     y = T.ivector("y")  # their labels
 
-    print("... building the model")
+    run.print("... building the model")
 
     layer0, layer1, layer2, layer3 = lenet_layers(rng, x, nkerns, batch_size)
 
     cost = layer3.negative_log_likelihood(y)
 
-    test_model = pytensor.function(
+    test_model = run.function(
         [index],
         layer3.errors(y),
         givens={
@@ -181,7 +184,7 @@ def evaluate_lenet5(
         },
         mode=tutorial_mode(),
     )
-    validate_model = pytensor.function(
+    validate_model = run.function(
         [index],
         layer3.errors(y),
         givens={
@@ -199,7 +202,7 @@ def evaluate_lenet5(
     # Plain SGD: one update pair per parameter.
     updates = [(param_i, param_i - learning_rate * grad_i) for param_i, grad_i in zip(params, grads)]
 
-    train_model = pytensor.function(
+    train_model = run.function(
         [index],
         cost,
         updates=updates,
@@ -210,7 +213,7 @@ def evaluate_lenet5(
         mode=tutorial_mode(),
     )
 
-    print("... training")
+    run.print("... training")
     # Early stopping, as in logistic_sgd.
     patience = 10000
     patience_increase = 2
@@ -231,13 +234,13 @@ def evaluate_lenet5(
             iter = (epoch - 1) * n_train_batches + minibatch_index
 
             if iter % 100 == 0:
-                print("training @ iter = ", iter)
+                run.print("training @ iter = ", iter)
             cost_ij = train_model(minibatch_index)  # noqa: F841 (kept from the original)
 
             if (iter + 1) % validation_frequency == 0:
                 validation_losses = [validate_model(i) for i in range(n_valid_batches)]
                 this_validation_loss = numpy.mean(validation_losses)
-                print(
+                run.print(
                     "epoch %i, minibatch %i/%i, validation error %f %%"
                     % (epoch, minibatch_index + 1, n_train_batches, this_validation_loss * 100.0)
                 )
@@ -250,7 +253,7 @@ def evaluate_lenet5(
 
                     test_losses = [test_model(i) for i in range(n_test_batches)]
                     test_score = numpy.mean(test_losses)
-                    print(
+                    run.print(
                         "     epoch %i, minibatch %i/%i, test error of best model %f %%"
                         % (epoch, minibatch_index + 1, n_train_batches, test_score * 100.0)
                     )
@@ -260,12 +263,12 @@ def evaluate_lenet5(
                 break
 
     end_time = timeit.default_timer()
-    print("Optimization complete.")
-    print(
+    run.print("Optimization complete.")
+    run.print(
         "Best validation score of %f %% obtained at iteration %i, with test performance %f %%"
         % (best_validation_loss * 100.0, best_iter + 1, test_score * 100.0)
     )
-    print(
+    run.print(
         "The code for file " + os.path.split(__file__)[1] + " ran for %.2fm" % ((end_time - start_time) / 60.0),
         file=sys.stderr,
     )

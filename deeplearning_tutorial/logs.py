@@ -1,21 +1,107 @@
-"""Tutorial logs: the historical code's golden logs, and what in a log is a result.
+"""What a tutorial prints: the grammar of its log, and the historical code's golden logs.
 
-The golden logs are the output of the historical Theano code (Theano 1.0.5;
-see ``tests/legacy/README.md`` for how they were made), shipped in
-``legacy/`` so that a run can be compared with them.  A log is the
-program's stdout and stderr; the lines about elapsed time are the only ones
-that differ between two identical runs.
+The printed log has been the tutorials' interface since the first version
+of the historical code: people read it, compare it and paste it into
+papers.  The command line keeps it that way and reads its results from the
+lines a chapter prints (through `deeplearning_tutorial.runs.Run.print`),
+so this module is the one place that knows what those lines look like.
+`parse` turns one line into a `Line`: its kind and the numbers in it.
+``--history``, the best model of ``--save-model`` and ``compare`` all read
+lines through it, and the tests run it over every line of every shipped
+golden log: a line that no rule knows is a test failure, not a silent gap
+in a history file.
+
+The golden logs are the stdout and stderr of the historical Theano code
+(Theano 1.0.5; ``tests/legacy/README.md`` says how each was made), shipped
+in ``legacy/``.  Only the lines that report elapsed time differ between two
+runs of the same code.
 """
 
+import re
+from dataclasses import dataclass, field
 from importlib import resources
 
-#: Lines containing one of these report elapsed time, not results.
-TIMING_MARKERS = ("ran for", "epochs/sec")
+_INT = r"(\d+)"
+_FLOAT = r"(-?\d+\.\d+)"
+_ANY_NUMBER = r"(\S+)"
+
+#: kind -> (regular expression, names of its groups).  The order matters
+#: only where two rules could match one line; none can today.
+RULES = {
+    # The early-stopping loop of logistic_sgd, mlp, convolutional_mlp, lenet5.
+    "validation": (
+        rf"epoch {_INT}, minibatch {_INT}/{_INT}, validation error {_FLOAT} %",
+        ("epoch", "minibatch", "n_batches", "error"),
+    ),
+    "test": (
+        rf"\s+epoch {_INT}, minibatch {_INT}/{_INT}, test error of best model {_FLOAT} %",
+        ("epoch", "minibatch", "n_batches", "error"),
+    ),
+    "progress": (rf"training @ iter =\s+{_INT}(?: , cost {_FLOAT})?", ("iter", "cost")),
+    # LeNet-5 trained on all 60 000 images: one test error an epoch.
+    "epoch_test": (
+        rf"epoch {_INT}, learning rate {_ANY_NUMBER}, test error {_FLOAT} %",
+        ("epoch", "learning_rate", "error"),
+    ),
+    # The last result lines, one wording per historical module.
+    "summary": (
+        rf"(?:Optimization complete\. )?Best validation score of {_FLOAT} % obtained at iteration {_INT}, "
+        rf"with test performance {_FLOAT} %",
+        ("validation_error", "iteration", "test_error"),
+    ),
+    "summary_logistic": (
+        rf"Optimization complete with best validation score of {_FLOAT} %,with test performance {_FLOAT} %",
+        ("validation_error", "test_error"),
+    ),
+    "summary_all": (
+        rf"Test error after {_INT} passes over {_INT} examples: {_FLOAT} %",
+        ("epochs", "examples", "test_error"),
+    ),
+    # Elapsed time: the only lines that differ between two identical runs.
+    "timing": (r"The code (?:run for \d+ epochs, with \S+ epochs/sec|for file \S+ ran for \S+)", ()),
+    # Lines that say what the program is doing.
+    "stage": (r"\.\.\. .+|Optimization complete\.", ()),
+    # LeNet-5's table of layers (lenet5.model.format_summary).
+    "layer_table": (r"layer +output +parameters +connections|\w+ +(?:\d+(?:x\d+)* +)?[\d ]*\d", ()),
+}
+
+_COMPILED = {kind: (re.compile(pattern + r"\Z"), names) for kind, (pattern, names) in RULES.items()}
+
+
+@dataclass
+class Line:
+    """One printed line: its ``kind`` (a key of `RULES`, or ``None`` when no rule knows it) and its numbers."""
+
+    text: str
+    kind: str | None = None
+    values: dict = field(default_factory=dict)
+
+
+def _number(text):
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def parse(text):
+    """The `Line` of one printed line (without its newline)."""
+    for kind, (pattern, names) in _COMPILED.items():
+        match = pattern.match(text)
+        if match:
+            return Line(text, kind, {name: _number(value) for name, value in zip(names, match.groups())})
+    return Line(text)
+
+
+def is_timing(text):
+    return parse(text).kind == "timing"
 
 
 def result_lines(text):
     """The lines of a tutorial log that are results, i.e. all but timings."""
-    return [line for line in text.splitlines() if not any(m in line for m in TIMING_MARKERS)]
+    return [line for line in text.splitlines() if not is_timing(line)]
 
 
 def _legacy_dir():
@@ -28,7 +114,7 @@ def golden_names():
 
 
 def golden_text(name):
-    """The full text of a shipped golden log; KeyError naming the known ones if there is none of that name."""
+    """The full text of a shipped golden log; KeyError if there is none of that name."""
     if name not in golden_names():
-        raise KeyError(f"no golden log named {name!r}; the shipped ones are: {', '.join(golden_names())}")
+        raise KeyError(f"no golden log named {name!r}; `python -m deeplearning_tutorial.compare --list` names them")
     return (_legacy_dir() / name).read_text()

@@ -27,7 +27,7 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 
-from deeplearning_tutorial import checks, cli
+from deeplearning_tutorial import checks, cli, runs
 from deeplearning_tutorial.logistic_sgd import LogisticRegression, load_data
 from deeplearning_tutorial.modes import tutorial_mode
 
@@ -121,6 +121,9 @@ def test_mlp(
     :param n_hidden: number of hidden units
     :param seed: seed of the random initial weights (the historical one by default)
     """
+    # Compile and print through the run (runs.py): the same as pytensor.function
+    # and print, except under the command line, which watches both.
+    run = runs.current()
     checks.positive_number("learning_rate", learning_rate)
     for name, value in (("n_epochs", n_epochs), ("batch_size", batch_size), ("n_hidden", n_hidden)):
         checks.positive_int(name, value)
@@ -138,7 +141,7 @@ def test_mlp(
     n_valid_batches = valid_set_x.get_value(borrow=True).shape[0] // batch_size
     n_test_batches = test_set_x.get_value(borrow=True).shape[0] // batch_size
 
-    print("... building the model")
+    run.print("... building the model")
 
     index = T.lscalar()  # which minibatch
     x = T.matrix("x")  # images, one flattened image per row
@@ -150,7 +153,7 @@ def test_mlp(
 
     cost = classifier.negative_log_likelihood(y) + L1_reg * classifier.L1 + L2_reg * classifier.L2_sqr
 
-    test_model = pytensor.function(
+    test_model = run.function(
         inputs=[index],
         outputs=classifier.errors(y),
         givens={
@@ -159,7 +162,7 @@ def test_mlp(
         },
         mode=tutorial_mode(),
     )
-    validate_model = pytensor.function(
+    validate_model = run.function(
         inputs=[index],
         outputs=classifier.errors(y),
         givens={
@@ -173,7 +176,7 @@ def test_mlp(
     gparams = [T.grad(cost, param) for param in classifier.params]
     updates = [(param, param - learning_rate * gparam) for param, gparam in zip(classifier.params, gparams)]
 
-    train_model = pytensor.function(
+    train_model = run.function(
         inputs=[index],
         outputs=cost,
         updates=updates,
@@ -184,7 +187,7 @@ def test_mlp(
         mode=tutorial_mode(),
     )
 
-    print("... training")
+    run.print("... training")
 
     # Early stopping, as in logistic_sgd, with a longer initial patience.
     patience = 10000
@@ -209,7 +212,7 @@ def test_mlp(
             if (iter + 1) % validation_frequency == 0:
                 validation_losses = [validate_model(i) for i in range(n_valid_batches)]
                 this_validation_loss = numpy.mean(validation_losses)
-                print(
+                run.print(
                     "epoch %i, minibatch %i/%i, validation error %f %%"
                     % (epoch, minibatch_index + 1, n_train_batches, this_validation_loss * 100.0)
                 )
@@ -222,7 +225,7 @@ def test_mlp(
 
                     test_losses = [test_model(i) for i in range(n_test_batches)]
                     test_score = numpy.mean(test_losses)
-                    print(
+                    run.print(
                         "     epoch %i, minibatch %i/%i, test error of best model %f %%"
                         % (epoch, minibatch_index + 1, n_train_batches, test_score * 100.0)
                     )
@@ -232,11 +235,11 @@ def test_mlp(
                 break
 
     end_time = timeit.default_timer()
-    print(
+    run.print(
         "Optimization complete. Best validation score of %f %% obtained at iteration %i, with test performance %f %%"
         % (best_validation_loss * 100.0, best_iter + 1, test_score * 100.0)
     )
-    print(
+    run.print(
         "The code for file " + os.path.split(__file__)[1] + " ran for %.2fm" % ((end_time - start_time) / 60.0),
         file=sys.stderr,
     )

@@ -3,8 +3,9 @@
     python -m deeplearning_tutorial.predict MODEL.npz [--dataset PATH] [--n N]
 
 It rebuilds the tutorial's model around the saved parameters, prints the
-labels it predicts for the first N test images, and its error over the
-test set, computed as the run computed it (the mean over whole minibatches
+label it predicts for each of the first N test images beside the true one
+(and how many of those it got wrong), then its error over the whole test
+set, computed as the run computed it (the mean over whole minibatches
 of the run's batch size) and printed in the same format as the run's
 ``test error of best model`` line, so the two can be compared by eye.
 """
@@ -61,10 +62,11 @@ def main(argv=None):
 
 
 def predict(tutorial, arguments, values, dataset, n):
-    """Print the labels of the first ``n`` test images and the test error; return both."""
-    from deeplearning_tutorial.logistic_sgd import load_data
+    """Print the predicted and true labels of the first ``n`` test images and the test error.
 
-    test_set_x, test_set_y = load_data(dataset)[2]
+    Returns the predicted labels and the test error (a fraction).
+    """
+    test_set_x, test_set_y = data.load_data(dataset)[2]
     batch_size = arguments["batch_size"]
     n_test_batches = test_set_x.get_value(borrow=True).shape[0] // batch_size
     if n > n_test_batches * batch_size:
@@ -84,15 +86,30 @@ def predict(tutorial, arguments, values, dataset, n):
     batch = slice(index * batch_size, (index + 1) * batch_size)
     givens = {x: test_set_x[batch], y: test_set_y[batch]}
     test_model = pytensor.function([index], classifier.errors(y), givens=givens, mode=tutorial_mode())
-    label_batch = pytensor.function([index], classifier.y_pred, givens={x: test_set_x[batch]}, mode=tutorial_mode())
+    label_batch = pytensor.function([index], [classifier.y_pred, y], givens=givens, mode=tutorial_mode())
 
     # LeNet's graph takes whole minibatches, so label whole ones and keep n.
-    labels = numpy.concatenate([label_batch(i) for i in range(-(-n // batch_size))])[:n]
+    batches = [label_batch(i) for i in range(-(-n // batch_size))]
+    labels = numpy.concatenate([predicted for predicted, _ in batches])[:n]
+    truth = numpy.concatenate([true for _, true in batches])[:n]
     test_score = numpy.mean([test_model(i) for i in range(n_test_batches)])
     print(f"Predicted values for the first {n} examples in test set:")
-    print(labels)
+    print(labels_table(labels, truth))
     print("test error of saved model %f %%" % (test_score * 100.0))
     return labels, test_score
+
+
+def labels_table(predicted, true):
+    """One line per image: its index, the predicted and the true label, and ``wrong`` where they differ.
+
+    The last line counts the wrong ones among those shown.
+    """
+    lines = ["image  predicted  true"]
+    for i, (p, t) in enumerate(zip(predicted, true)):
+        lines.append(f"{i:5d}  {p:9d}  {t:4d}" + ("  wrong" if p != t else ""))
+    wrong = int(numpy.sum(predicted != true))
+    lines.append(f"{wrong} of these {len(predicted)} wrong ({100.0 * wrong / len(predicted):.1f} %)")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ loading arrays and a string does not.
 
 import json
 import zipfile
+import zlib
 
 import numpy
 
@@ -26,22 +27,55 @@ def write_archive(path, header, **arrays):
         numpy.savez(f, header=numpy.array(json.dumps(header)), **arrays)
 
 
+#: How a file that is not an .npz archive begins, and what it then is.
+_OTHER_KINDS = (
+    (b"\x80", "a pickle (such as logistic regression's best_model.pkl)"),
+    (b"\x93NUMPY", "a single NumPy array (.npy)"),
+    (b"\x1f\x8b", "a gzip file"),
+)
+
+
+def _not_an_archive(start):
+    """What a file beginning with ``start`` is, in a few words, or None when it may be a zip (.npz) archive."""
+    if start.startswith(b"PK"):
+        return None
+    if not start:
+        return None  # empty: told as truncated
+    kind = next((kind for magic, kind in _OTHER_KINDS if start.startswith(magic)), "some other kind of file")
+    return f"it is {kind}, not an .npz archive"
+
+
 def read_archive(path, expected_format, error, what):
     """``(header, arrays)`` of a file written by `write_archive` with ``expected_format``.
 
     Anything else (missing, truncated, damaged, another kind of file) raises
-    ``error`` with a message that names ``what`` was expected.
+    ``error`` with one line of our own that names ``what`` was expected;
+    NumPy's messages are not passed on, since they speak of loading pickles
+    unsafely, which is never the remedy here.
     """
     try:
-        with numpy.load(path, allow_pickle=False) as content:
-            header = json.loads(str(content["header"]))
-            arrays = {name: content[name] for name in content.files if name != "header"}
+        with open(path, "rb") as f:
+            start = f.read(8)
     except FileNotFoundError:
         raise error(f"{path}: no such file; expected {what}") from None
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise error(f"{path} is not {what}, or is truncated or damaged ({e})") from None
+    except OSError as e:
+        raise error(f"{path}: cannot read it ({e.strerror}); expected {what}") from None
+    other = _not_an_archive(start)
+    if other:
+        raise error(f"{path} is not {what}: {other}")
+    if not start:
+        raise error(f"{path} is not {what}, or is truncated or damaged (it is empty)")
+    try:
+        with numpy.load(path, allow_pickle=False) as content:
+            arrays = {name: content[name] for name in content.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
+        raise error(f"{path} is not {what}, or is truncated or damaged (its .npz archive cannot be read)") from None
+    try:
+        header = json.loads(str(arrays.pop("header")))
+    except (KeyError, ValueError):
+        header = None
     if not isinstance(header, dict) or header.get("format") != expected_format:
-        raise error(f"{path} is an .npz file but not {what}")
+        raise error(f"{path} is an .npz archive but not {what}")
     return header, arrays
 
 

@@ -5,8 +5,7 @@ import os
 import pytensor
 import pytest
 
-from deeplearning_tutorial import data
-from deeplearning_tutorial.observe import watch_training
+from deeplearning_tutorial import data, runs
 from tests.helpers import CostRecorder, StopTraining
 
 
@@ -25,21 +24,33 @@ def floatX(request):
         yield request.param
 
 
+class RecordingRun(runs.Run):
+    """A run that records what each training step (a compiled function with updates) returns."""
+
+    def __init__(self, costs):
+        self.costs = costs
+
+    def function(self, *args, **kwargs):
+        fn = super().function(*args, **kwargs)
+        updates = kwargs.get("updates")
+        if not updates:
+            return fn
+        params = [param for param, _ in updates]
+
+        def step(*inputs):
+            cost = fn(*inputs)
+            self.costs.params = params
+            self.costs.append(float(cost))
+            if len(self.costs) == self.costs.stop_after:
+                raise StopTraining
+            return cost
+
+        return step
+
+
 @pytest.fixture
 def record_training_costs():
-    """Record what every training step (a compiled function with updates) returns.
-
-    The tutorials build their functions inside one big function, as the
-    historical code does; `watch_training` lets a test see the
-    per-minibatch costs without changing that layout.
-    """
+    """Record what every training step returns, through the run seam (`deeplearning_tutorial.runs`)."""
     costs = CostRecorder()
-
-    def record(cost, params):
-        costs.params = params
-        costs.append(float(cost))
-        if len(costs) == costs.stop_after:
-            raise StopTraining
-
-    with watch_training(record):
+    with runs.active(RecordingRun(costs)):
         yield costs

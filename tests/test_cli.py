@@ -198,15 +198,21 @@ def test_predict_rejects_what_is_not_a_saved_model(tmp_path, capsys):
 RUN = [sys.executable, "-m", "deeplearning_tutorial.logistic_sgd", "--n-epochs", "2"]
 
 
-def run_script(cwd, stderr_on_terminal):
-    """Run the logistic regression script; return its stdout, and its stderr (read from a terminal if asked)."""
+def run_script(cwd, stderr_on_terminal, stdout_to_file=False):
+    """Run the logistic regression script; return its stdout, and its stderr (read from a terminal if asked).
+
+    stdout goes to a pipe, or with ``stdout_to_file`` to a file (as with ``> run.log``).
+    """
     if not stderr_on_terminal:
         done = subprocess.run(RUN, cwd=cwd, capture_output=True, text=True, check=True)
         return done.stdout, done.stderr
     leader, follower = pty.openpty()
     # A terminal of 30 rows and 100 columns (a new pseudo-terminal has none).
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    proc = subprocess.Popen(RUN, cwd=cwd, stdout=subprocess.PIPE, stderr=follower, text=True)
+    out_path = cwd / "stdout.log"
+    with open(out_path, "w") as out_file:
+        stdout = out_file if stdout_to_file else subprocess.PIPE
+        proc = subprocess.Popen(RUN, cwd=cwd, stdout=stdout, stderr=follower, text=True)
     os.close(follower)
     terminal = b""
     while True:
@@ -217,7 +223,7 @@ def run_script(cwd, stderr_on_terminal):
         if not chunk:
             break
         terminal += chunk
-    stdout = proc.stdout.read()
+    stdout = out_path.read_text() if stdout_to_file else proc.stdout.read()
     assert proc.wait() == 0
     os.close(leader)
     return stdout, terminal.decode(errors="replace")
@@ -226,14 +232,25 @@ def run_script(cwd, stderr_on_terminal):
 def test_output_is_the_same_with_and_without_a_terminal(mnist_path, tmp_path):
     """The progress bar goes to the terminal only; the printed lines do not change."""
     piped_out, piped_err = run_script(tmp_path, stderr_on_terminal=False)
-    terminal_out, terminal_err = run_script(tmp_path, stderr_on_terminal=True)
-    assert result_lines(piped_out) == result_lines(terminal_out)
+    file_out, terminal_err = run_script(tmp_path, stderr_on_terminal=True, stdout_to_file=True)
+    assert result_lines(piped_out) == result_lines(file_out)
     lines = result_lines(piped_out)
     assert lines[:7] == result_lines(golden_text("logistic_sgd.default.float64.log"))[:7]
     final = "Optimization complete with best validation score of 11.010417 %,with test performance 10.958333 %"
     assert lines[7:] == [final]
     assert "minibatch" not in piped_err  # no bar in a file or pipe
     assert "epoch 2/2" in terminal_err and "/83" in terminal_err
+    # No bar that was never filled in: it appears with the first step, its total known.
+    assert ": 0minibatch" not in terminal_err and "epoch 1/2: : " not in terminal_err
+    # A person at the terminal is told where the historical pickle of the best model went.
+    assert f"pickled for logistic_sgd.predict(): {tmp_path / 'best_model.pkl'}" in terminal_err
+
+
+def test_no_bar_when_stdout_is_a_pipe_to_the_terminal(mnist_path, tmp_path):
+    """``... | tee run.log``: tee writes the lines whenever it likes, so a bar would be glued to them."""
+    piped_out, terminal_err = run_script(tmp_path, stderr_on_terminal=True)
+    assert "minibatch" not in terminal_err
+    assert result_lines(piped_out)[-1].startswith("Optimization complete with best validation score")
 
 
 # -- compare ---------------------------------------------------------------------
@@ -293,3 +310,24 @@ def test_float16_from_the_environment_is_refused(fake_tutorial, capsys):
     assert exit.value.code == 2
     assert "floatX=float16 (from PYTENSOR_FLAGS) is not supported by the tutorials" in capsys.readouterr().err
     assert fake_tutorial == []
+
+
+# -- what the environment can get wrong --------------------------------------------
+
+
+def test_a_bad_pytensor_flag_is_one_line_and_exit_2(tmp_path):
+    env = dict(os.environ, PYTENSOR_FLAGS="floatX=bogus")
+    done = subprocess.run(RUN, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "PYTENSOR_FLAGS: Invalid value ('bogus')" in done.stderr
+    assert done.stdout == ""
+
+
+def test_a_reader_that_goes_away_is_not_an_error(mnist_path, tmp_path):
+    """``... | head -3``: the run ends quietly with the status of a closed pipe, 128 + SIGPIPE."""
+    proc = subprocess.Popen(RUN, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert first == b"... loading data\n"
+    assert proc.wait() == 141 and err == ""

