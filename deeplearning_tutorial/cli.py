@@ -121,14 +121,14 @@ def mode_names():
 def build_parser(name):
     """The argument parser of tutorial ``name``, one flag per parameter of its training function."""
     function = tutorials.training_function(name)
-    module_doc = sys.modules[function.__module__].__doc__
+    module_doc = tutorials.chapter_module(name).__doc__
     parser = argparse.ArgumentParser(
         prog=f"python -m deeplearning_tutorial.{name}",
         description=module_doc.split("\n\n")[0],
         epilog="A run without options prints exactly what the historical tutorial printed.",
     )
     group = parser.add_argument_group(f"parameters of {function.__name__}() (default: the historical values)")
-    flags = PARAMETERS | getattr(sys.modules[function.__module__], "FLAGS", {})
+    flags = PARAMETERS | getattr(tutorials.chapter_module(name), "FLAGS", {})
     for parameter, default in tutorials.defaults(name).items():
         flag, options, text = flags[parameter]
         shown = " ".join(map(str, default)) if isinstance(default, list) else default
@@ -334,7 +334,7 @@ def settings(name, kwargs):
     A chapter whose defaults depend on other arguments (lenet5's variants)
     has a ``resolve(kwargs)`` that fills them in.
     """
-    resolve = getattr(sys.modules[tutorials.training_function(name).__module__], "resolve", None)
+    resolve = getattr(tutorials.chapter_module(name), "resolve", None)
     return resolve(kwargs) if resolve is not None else kwargs
 
 
@@ -372,7 +372,7 @@ def run(name, args, kwargs, identity):
             where = "after epoch %i, minibatch %i" % session.position()
         elif session.calls:  # a loop without training steps (logistic_cg's fmin_cg)
             where = f"after {len(session.calls)} recorded calls"
-        command = [sys.executable, "-m", function.__module__, *sys.argv[1:]]
+        command = [sys.executable, "-m", f"deeplearning_tutorial.{name}", *sys.argv[1:]]
         if not args.resume:
             command += ["--resume", path]
         print(f"stopped {where}; checkpoint written to {path}; to continue: {shlex.join(command)}", file=sys.stderr)
@@ -400,7 +400,7 @@ def keep_results(name, args, kwargs, the_run):
 
         # The best model's weights, as saved; the last ones if none was validated.
         weights = record.best_params or [p.get_value() for p in the_run.session.params]
-        module = sys.modules[tutorials.training_function(name).__module__]
+        module = tutorials.chapter_module(name)
         write_plots = getattr(module, "write_plots", None)
         if write_plots is not None:
             paths = write_plots(args.plots, record.rows, weights)

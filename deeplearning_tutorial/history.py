@@ -20,7 +20,8 @@ class RunRecord:
     :param history_path: a ``.json`` or ``.csv`` file rewritten (atomically) after each row, or None
     :param on_row: called with the record after each new or completed row
     :param params: returns the model's shared variables; they are copied
-        as the best model when a test error of a new best model is printed
+        as the best model whenever a test error is printed (of a new best
+        model, or of the model after an epoch when there is no validation)
     """
 
     def __init__(self, history_path=None, on_row=None, params=lambda: []):
@@ -65,6 +66,8 @@ class RunRecord:
                 }
             )
             self.costs = []
+            if line.kind == "epoch_test":
+                self.best_params = [p.get_value() for p in self.params()]
             self.updated()
         elif line.kind == "test" and self.rows:
             self.rows[-1]["test_error"] = line.values["error"]

@@ -22,10 +22,14 @@ TUTORIALS = {
 N_TRAIN = 50000
 
 
+def chapter_module(name):
+    """The module (or package) of chapter ``name``: where its training function, ``FLAGS`` and hooks are."""
+    return importlib.import_module(f"deeplearning_tutorial.{name}")
+
+
 def training_function(name):
     """The training function of tutorial ``name`` (imports its module)."""
-    module = importlib.import_module(f"deeplearning_tutorial.{name}")
-    return getattr(module, TUTORIALS[name])
+    return getattr(chapter_module(name), TUTORIALS[name])
 
 
 def defaults(name):
