@@ -328,16 +328,6 @@ class CommandLineRun(runs.Run):
             self.bar.show_best(self.record.best_validation())
 
 
-def settings(name, kwargs):
-    """The arguments a run of ``name`` uses: ``kwargs``, with what a None stands for where the chapter says.
-
-    A chapter whose defaults depend on other arguments (lenet5's variants)
-    has a ``resolve(kwargs)`` that fills them in.
-    """
-    resolve = getattr(tutorials.chapter_module(name), "resolve", None)
-    return resolve(kwargs) if resolve is not None else kwargs
-
-
 def run(name, args, kwargs, identity):
     """Train tutorial ``name`` with ``kwargs``, keeping what the options ask for.
 
@@ -350,7 +340,7 @@ def run(name, args, kwargs, identity):
         if resume[0]["complete"]:
             raise UsageError(f"--resume {args.resume}: that run is complete; there is nothing to resume")
     path = args.resume or args.checkpoint
-    used = settings(name, kwargs)
+    used = tutorials.settings(name, kwargs)
     session = checkpoints.Session(path, identity, used.get("batch_size", 1), resume, every=args.checkpoint_every)
     n_epochs = next((used[k] for k in ("n_epochs", "training_epochs") if k in used), None)
     bar = progress.ProgressBar(n_epochs) if progress.wanted(args.quiet) else None

@@ -17,7 +17,7 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 
-from deeplearning_tutorial import cli, data, saved_models
+from deeplearning_tutorial import cli, data, saved_models, tutorials
 from deeplearning_tutorial.modes import tutorial_mode
 
 
@@ -29,7 +29,6 @@ def build_classifier(tutorial, x, arguments):
     with a ``build_classifier(x, arguments)`` of its own; one without it
     (an autoencoder) labels nothing.
     """
-    from deeplearning_tutorial import tutorials
     from deeplearning_tutorial.convolutional_mlp import lenet_layers
     from deeplearning_tutorial.logistic_sgd import LogisticRegression
     from deeplearning_tutorial.mlp import MLP
@@ -76,7 +75,7 @@ def predict(tutorial, arguments, values, dataset, n):
     Returns the predicted labels and the test error (a fraction).
     """
     test_set_x, test_set_y = data.load_data(dataset)[2]
-    batch_size = cli.settings(tutorial, arguments)["batch_size"]
+    batch_size = tutorials.settings(tutorial, arguments)["batch_size"]
     n_test_batches = test_set_x.get_value(borrow=True).shape[0] // batch_size
     if n > n_test_batches * batch_size:
         raise ValueError(
