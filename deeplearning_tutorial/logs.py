@@ -78,6 +78,14 @@ RULES = {
         rf"Test error after {_INT} passes over {_INT} examples: {_FLOAT} %",
         ("epochs", "examples", "test_error"),
     ),
+    # The HMC sampler's report: section headings, the target and empirical
+    # means and covariances as NumPy prints arrays (a long row wraps onto
+    # further lines), and the sampler's final state at full precision.
+    "hmc_heading": (r"\*{6} [A-Z/ ]+ \*{6}", ()),
+    "hmc_array_label": (r"(?:target|empirical) mean: +\[[^\]]*\]?|target cov:|empirical_cov:", ()),
+    "hmc_array_row": (r" *\[{0,2}(?: *(?:-?\d+\.\d*(?:e[-+]\d+)?|nan|-?inf))+ *\]{0,2}", ()),
+    "hmc_stepsize": (rf"final stepsize {_ANY_NUMBER}", ("stepsize",)),
+    "hmc_acceptance_rate": (rf"final acceptance_rate {_ANY_NUMBER}", ("acceptance_rate",)),
     # Elapsed time: the only lines that differ between two identical runs.
     "timing": (
         r"The code run for \d+ epochs, with \S+ epochs/sec|The (?:[\w%]+ )*?code for file \S+ ran for \S+"

@@ -90,6 +90,7 @@ FLAGS = {
         {"learning_rate": 0.01, "training_epochs": 3, "dataset": "mnist.pkl.gz", "batch_size": 5}
         | {"output_folder": "o", "contraction_level": 0.5},
     ),
+    "hmc": (["--burnin", "0", "--n-samples", "20", "--dim", "3"], {"burnin": 0, "n_samples": 20, "dim": 3}),
 }
 
 
