@@ -72,14 +72,14 @@ def dataset_digest(path):
 
 
 def identity(tutorial, arguments, dtype, mode, dataset_path):
-    """What a run must share with the run whose checkpoint it resumes."""
+    """What a run must share with the run whose checkpoint it resumes (``dataset_path`` None: no data)."""
     return {
         "tutorial": tutorial,
         "arguments": arguments,
         "floatX": dtype,
         "mode": mode,
         "version": package_version(),
-        "dataset_sha256": dataset_digest(dataset_path),
+        "dataset_sha256": dataset_digest(dataset_path) if dataset_path is not None else None,
     }
 
 

@@ -405,17 +405,18 @@ def main(name, argv=None):
     parser = build_parser(name)
     args = parser.parse_args(argv)
     kwargs = {parameter: getattr(args, parameter) for parameter in tutorials.defaults(name)}
-    # The dataset parameter; logistic_cg's keeps its historical name.
-    dataset = next((kwargs[k] for k in ("dataset", "mnist_pkl_gz") if k in kwargs), data.MNIST_NAME)
+    # The dataset parameter; logistic_cg's keeps its historical name; None for a chapter without data (hmc).
+    dataset = next((kwargs[k] for k in ("dataset", "mnist_pkl_gz") if k in kwargs), None)
     try:
-        check_dataset(dataset)
+        if dataset is not None:
+            check_dataset(dataset)
         check_outputs(args)
         configure(args)
 
         @functools.cache  # the dataset is read once, at the first checkpoint
         def identity():
             mode = args.mode or str(pytensor.config.mode)
-            path = data.resolve_path(dataset)
+            path = data.resolve_path(dataset) if dataset is not None else None
             return checkpoints.identity(name, kwargs, pytensor.config.floatX, mode, path)
 
         keep_results(name, args, kwargs, run(name, args, kwargs, identity))
