@@ -312,13 +312,32 @@ def _fused_float32(a, b, c):
     return bits.view(numpy.float64).astype(numpy.float32)
 
 
-def _fused_float64(a, b, c):
-    """float64 ``a * b + c`` rounded once, by exact rational arithmetic (slow; used for small draws)."""
+def _fused_float64_exact(a, b, c):
+    """float64 ``a * b + c`` rounded once, by exact rational arithmetic (slow; where the C library has no fma)."""
     out = numpy.empty(a.shape, dtype=numpy.float64)
     flat = out.reshape(-1)
     for i, (x, y, z) in enumerate(zip(a.ravel().tolist(), b.ravel().tolist(), c.ravel().tolist())):
         flat[i] = float(Fraction(x) * Fraction(y) + Fraction(z))
     return out
+
+
+_FMA64 = None
+
+
+def _fused_float64(a, b, c):
+    """float64 ``a * b + c`` rounded once: the C library's ``fma`` (C99: one rounding), one value at a time."""
+    global _FMA64
+    if _FMA64 is None:
+        try:
+            libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+            f = libm.fma
+            f.restype, f.argtypes = ctypes.c_double, [ctypes.c_double] * 3
+            _FMA64 = numpy.frompyfunc(f, 3, 1)
+        except (OSError, AttributeError):
+            _FMA64 = False
+    if _FMA64 is False:
+        return _fused_float64_exact(a, b, c)
+    return numpy.asarray(_FMA64(a, b, c), dtype=numpy.float64).reshape(a.shape)
 
 
 class MulAdd(Op):
