@@ -90,6 +90,12 @@ FLAGS = {
         {"learning_rate": 0.01, "training_epochs": 3, "dataset": "mnist.pkl.gz", "batch_size": 5}
         | {"output_folder": "o", "contraction_level": 0.5},
     ),
+    "rbm": (
+        ["--learning-rate", "0.05", "--training-epochs", "2", "--batch-size", "30", "--n-chains", "3"]
+        + ["--n-samples", "4", "--output-folder", "r", "--n-hidden", "40"],
+        {"learning_rate": 0.05, "training_epochs": 2, "dataset": "mnist.pkl.gz", "batch_size": 30}
+        | {"n_chains": 3, "n_samples": 4, "output_folder": "r", "n_hidden": 40},
+    ),
 }
 
 
