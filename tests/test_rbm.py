@@ -121,11 +121,13 @@ def test_the_gibbs_steps_continue_the_historical_streams(mnist_path):
         numpy.testing.assert_array_equal(var.get_value(), state)
 
 
+@pytest.mark.slow
 def test_the_streams_after_training_and_sampling_are_the_historical_ones():
     """The states of the four streams of test.py's run, after its 166 steps and its sampling, byte for byte.
 
     They depend only on the seed, the order in which the draws were built
-    and their sizes, so they are computed here without the model.
+    and their sizes, so they are computed here without the model (20 s of
+    draws; the whole run in float64, in the default tests, checks them too).
     """
     rng = numpy.random.RandomState(123)
     theano_rng = chapter.RandomStreams(rng.randint(2**30))
@@ -276,10 +278,12 @@ class WatchedRun(runs.Run):
         return call
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("floatX", ["float64", "float32"])
+@pytest.mark.parametrize("floatX", ["float64", pytest.param("float32", marks=pytest.mark.slow)])
 def test_test_py_run_matches_legacy(mnist_path, floatX, capsys, tmp_path):
-    """test.py's run (about a minute a float type): log, costs, chains, streams, samples and pictures."""
+    """test.py's run (40-60 s a float type): log, costs, chains, streams, samples and pictures.
+
+    float32 is behind the ``slow`` marker, for the time of the default test run.
+    """
     with pytensor.config.change_flags(floatX=floatX):
         watched = WatchedRun()
         with runs.active(watched):
