@@ -384,3 +384,11 @@ def test_predict_refuses_an_autoencoder_in_one_line(tmp_path, capsys):
         predict.main([str(model)])
     assert stopped.value.code == 2
     assert "a dA model is not a classifier" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["dA", "cA", "rbm", "logistic_cg"])
+def test_save_model_is_refused_before_training_for_a_chapter_predict_cannot_use(name, fake_tutorial, capsys, tmp_path):
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(name, ["--save-model", str(tmp_path / "m.npz")])
+    assert stopped.value.code == 2 and fake_tutorial == []
+    assert f"--save-model: {name} trains no classifier" in capsys.readouterr().err
