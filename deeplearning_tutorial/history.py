@@ -66,6 +66,9 @@ class RunRecord:
             )
             self.costs = []
             self.updated()
+        elif line.kind == "pretraining":
+            # A layer's pretraining epoch ends: its costs are not the fine-tuning costs of the next row.
+            self.costs = []
         elif line.kind == "test" and self.rows:
             self.rows[-1]["test_error"] = line.values["error"]
             self.best_params = [p.get_value() for p in self.params()]

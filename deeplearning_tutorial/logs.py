@@ -57,12 +57,28 @@ RULES = {
         rf"Optimization complete with best validation score of {_FLOAT} %, ?with test performance {_FLOAT} %",
         ("validation_error", "test_error"),
     ),
+    # SdA (and DBN): the early-stopping summary naming the best iteration.
+    "summary_iteration": (
+        rf"Optimization complete with best validation score of {_FLOAT} %, (?:on|obtained at) iteration {_INT}, "
+        rf"with test performance {_FLOAT} %",
+        ("validation_error", "iteration", "test_error"),
+    ),
     "summary_all": (
         rf"Test error after {_INT} passes over {_INT} examples: {_FLOAT} %",
         ("epochs", "examples", "test_error"),
     ),
+    # Layer-wise pretraining of a deep network (SdA, DBN): the mean cost of
+    # an epoch of one layer, printed with %f (SdA) or at full precision (DBN).
+    "pretraining": (
+        rf"Pre-training layer {_INT}, epoch {_INT}, cost\s+{_FLOAT}",
+        ("layer", "epoch", "cost"),
+    ),
     # Elapsed time: the only lines that differ between two identical runs.
-    "timing": (r"The code (?:run for \d+ epochs, with \S+ epochs/sec|for file \S+ ran for \S+)", ()),
+    # A program with several phases names the phase ("The pretraining code ...").
+    "timing": (
+        r"The (?:[\w% ]+ )?code (?:run for \d+ epochs, with \S+ epochs/sec|for file \S+ ran for \S+)",
+        (),
+    ),
     # Lines that say what the program is doing.
     "stage": (r"\.\.\. .+|Optimization complete\.|Optimizing using \S+\.\.\.", ()),
     # LeNet-5's table of layers (lenet5.model.format_summary).
