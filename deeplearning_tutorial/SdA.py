@@ -234,6 +234,10 @@ class SdA:
         return train_fn, valid_score, test_score
 
 
+#: The hidden layers of test_SdA's network (``predict`` rebuilds it from a saved model).
+HIDDEN_LAYERS_SIZES = [1000, 1000, 1000]
+
+
 def test_SdA(
     finetune_lr=0.1,
     pretraining_epochs=15,
@@ -274,7 +278,7 @@ def test_SdA(
 
     numpy_rng = numpy.random.RandomState(89677)
     run.print("... building the model")
-    sda = SdA(numpy_rng=numpy_rng, n_ins=28 * 28, hidden_layers_sizes=[1000, 1000, 1000], n_outs=10)
+    sda = SdA(numpy_rng=numpy_rng, n_ins=28 * 28, hidden_layers_sizes=HIDDEN_LAYERS_SIZES, n_outs=10)
 
     # -- pretraining, one layer after the other --------------------------------
     run.print("... getting the pretraining functions")

@@ -28,12 +28,22 @@ def build_classifier(tutorial, x, arguments):
     """
     from deeplearning_tutorial.convolutional_mlp import lenet_layers
     from deeplearning_tutorial.logistic_sgd import LogisticRegression
-    from deeplearning_tutorial.mlp import MLP
+    from deeplearning_tutorial.mlp import MLP, HiddenLayer
 
     if tutorial == "logistic_sgd":
         model = LogisticRegression(input=x, n_in=28 * 28, n_out=10)
         return model, model.params
     rng = numpy.random.RandomState(arguments.get("seed", 0))
+    if tutorial == "SdA":
+        # After fine-tuning an SdA is a multilayer perceptron: test_SdA's three sigmoid layers, then the output layer.
+        from deeplearning_tutorial.SdA import HIDDEN_LAYERS_SIZES
+
+        layer_input, params = x, []
+        for n_in, n_out in zip([28 * 28] + HIDDEN_LAYERS_SIZES[:-1], HIDDEN_LAYERS_SIZES):
+            layer = HiddenLayer(rng=rng, input=layer_input, n_in=n_in, n_out=n_out, activation=T.sigmoid)
+            layer_input, params = layer.output, params + layer.params
+        output = LogisticRegression(input=layer_input, n_in=HIDDEN_LAYERS_SIZES[-1], n_out=10)
+        return output, params + output.params
     if tutorial == "mlp":
         model = MLP(rng=rng, input=x, n_in=28 * 28, n_hidden=arguments["n_hidden"], n_out=10)
         return model.logRegressionLayer, model.params
