@@ -39,6 +39,11 @@ RESULTS_PATH = os.path.join("benchmarks", "results", "{date}.json")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
+#: Measured unless --tutorials says otherwise: the chapters trained by
+#: minibatch SGD for which `benchmarks.torch_peers` has the same model.
+DEFAULT_CHAPTERS = ("logistic_sgd", "mlp", "convolutional_mlp")
+
+
 class MeasurementError(RuntimeError):
     """A measured process failed; the message holds the end of its error output."""
 
@@ -113,7 +118,12 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks run", description=__doc__.splitlines()[0])
     chapters = list(tutorials.TUTORIALS)
     parser.add_argument(
-        "--tutorials", nargs="+", default=chapters, choices=chapters, metavar="NAME", help=f"of {', '.join(chapters)}"
+        "--tutorials",
+        nargs="+",
+        default=list(DEFAULT_CHAPTERS),
+        choices=chapters,
+        metavar="NAME",
+        help=f"of {', '.join(chapters)} (default: {' '.join(DEFAULT_CHAPTERS)})",
     )
     parser.add_argument(
         "--modes",

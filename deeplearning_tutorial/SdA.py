@@ -393,5 +393,23 @@ FLAGS = {
 }
 
 
+def build_classifier(x, arguments):
+    """The fine-tuned network of `test_SdA` on input ``x``, for ``predict``.
+
+    After fine-tuning an SdA is a multilayer perceptron: the three sigmoid
+    layers and the output layer, without the autoencoders.  Returns
+    ``(output layer, params)``, the parameters in the order of the
+    fine-tuning updates (``SdA.params``); the initial weights are drawn and
+    then replaced by the saved ones.
+    """
+    rng = numpy.random.RandomState(89677)
+    layer_input, params = x, []
+    for n_in, n_out in zip([28 * 28] + HIDDEN_LAYERS_SIZES[:-1], HIDDEN_LAYERS_SIZES):
+        layer = HiddenLayer(rng=rng, input=layer_input, n_in=n_in, n_out=n_out, activation=T.sigmoid)
+        layer_input, params = layer.output, params + layer.params
+    output = LogisticRegression(input=layer_input, n_in=HIDDEN_LAYERS_SIZES[-1], n_out=10)
+    return output, params + output.params
+
+
 if __name__ == "__main__":
     cli.main("SdA")

@@ -228,7 +228,7 @@ class Session:
     def watch(self, fn, kwargs):
         """``fn`` (compiled with ``kwargs``), recorded, replayed and stoppable."""
         number = len(self.signatures)
-        self.signatures[number] = {"dtypes": [o.variable.type.dtype for o in fn.maker.outputs], "list": None}
+        self.signatures[number] = {"dtypes": [o.variable.type.dtype for o in fn.maker.outputs], "list": False}
         updates = kwargs.get("updates")
         if updates:
             self.any_step_function = True
@@ -258,8 +258,7 @@ class Session:
                 if step or not self.any_step_function:
                     self._before_step()
                 value = fn(*inputs, **named)
-                if self.signatures[number]["list"] is None:
-                    self.signatures[number]["list"] = isinstance(value, list)
+            self.signatures[number]["list"] = isinstance(value, list)
             self.calls.append((number, _copy(value)))
             if step:
                 self.params = params
@@ -322,7 +321,7 @@ class Session:
         """Write the state before the next step (and every call so far)."""
         # Signals during the write are noted and do not interrupt it.
         header = dict(self.identity(), steps=self.steps, complete=complete)
-        header["functions"] = {str(k): dict(v, list=bool(v["list"])) for k, v in self.signatures.items()}
+        header["functions"] = {str(k): v for k, v in self.signatures.items()}
         header["state"] = self.hooks.state() if self.hooks else None
         extra = self.hooks.arrays() if self.hooks else ()
         save(self.path, header, [v.get_value() for v in self.state_vars], self.calls, extra)

@@ -121,14 +121,14 @@ def mode_names():
 def build_parser(name):
     """The argument parser of tutorial ``name``, one flag per parameter of its training function."""
     function = tutorials.training_function(name)
-    module_doc = sys.modules[function.__module__].__doc__
+    module_doc = tutorials.chapter_module(name).__doc__
     parser = argparse.ArgumentParser(
         prog=f"python -m deeplearning_tutorial.{name}",
         description=module_doc.split("\n\n")[0],
         epilog="A run without options prints exactly what the historical tutorial printed.",
     )
     group = parser.add_argument_group(f"parameters of {function.__name__}() (default: the historical values)")
-    flags = PARAMETERS | getattr(sys.modules[function.__module__], "FLAGS", {})
+    flags = PARAMETERS | getattr(tutorials.chapter_module(name), "FLAGS", {})
     for parameter, default in tutorials.defaults(name).items():
         flag, options, text = flags[parameter]
         shown = " ".join(map(str, default)) if isinstance(default, list) else default
@@ -328,16 +328,6 @@ class CommandLineRun(runs.Run):
             self.bar.show_best(self.record.best_validation())
 
 
-def settings(name, kwargs):
-    """The arguments a run of ``name`` uses: ``kwargs``, with what a None stands for where the chapter says.
-
-    A chapter whose defaults depend on other arguments (lenet5's variants)
-    has a ``resolve(kwargs)`` that fills them in.
-    """
-    resolve = getattr(sys.modules[tutorials.training_function(name).__module__], "resolve", None)
-    return resolve(kwargs) if resolve is not None else kwargs
-
-
 def run(name, args, kwargs, identity):
     """Train tutorial ``name`` with ``kwargs``, keeping what the options ask for.
 
@@ -350,7 +340,7 @@ def run(name, args, kwargs, identity):
         if resume[0]["complete"]:
             raise UsageError(f"--resume {args.resume}: that run is complete; there is nothing to resume")
     path = args.resume or args.checkpoint
-    used = settings(name, kwargs)
+    used = tutorials.settings(name, kwargs)
     session = checkpoints.Session(path, identity, used.get("batch_size", 1), resume, every=args.checkpoint_every)
     n_epochs = next((used[k] for k in ("n_epochs", "training_epochs") if k in used), None)
     bar = progress.ProgressBar(n_epochs) if progress.wanted(args.quiet) else None
@@ -372,7 +362,7 @@ def run(name, args, kwargs, identity):
             where = "after epoch %i, minibatch %i" % session.position()
         elif session.calls:  # a loop without training steps (logistic_cg's fmin_cg)
             where = f"after {len(session.calls)} recorded calls"
-        command = [sys.executable, "-m", function.__module__, *sys.argv[1:]]
+        command = [sys.executable, "-m", f"deeplearning_tutorial.{name}", *sys.argv[1:]]
         if not args.resume:
             command += ["--resume", path]
         print(f"stopped {where}; checkpoint written to {path}; to continue: {shlex.join(command)}", file=sys.stderr)
@@ -400,7 +390,7 @@ def keep_results(name, args, kwargs, the_run):
 
         # The best model's weights, as saved; the last ones if none was validated.
         weights = record.best_params or [p.get_value() for p in the_run.session.params]
-        module = sys.modules[tutorials.training_function(name).__module__]
+        module = tutorials.chapter_module(name)
         write_plots = getattr(module, "write_plots", None)
         if write_plots is not None:
             paths = write_plots(args.plots, record.rows, weights)

@@ -1,9 +1,12 @@
 """The history of a run: one row per validation, kept for ``--history`` and the best model.
 
-A row holds the epoch and minibatch, the validation error (%), the test
-error of the new best model (%, or None when validation did not improve),
-the mean training cost since the previous row, and the seconds of training
-so far.  Rows come from the lines the chapter prints (read by
+A validation row holds the epoch and minibatch, the validation error (%),
+the test error of the new best model (%, or None when validation did not
+improve), the mean training cost since the previous row, and the seconds of
+training so far.  A chapter that prints a mean cost per epoch instead (the
+autoencoders, the RBM, and the pretraining of SdA and DBN) gets a row per
+such line: its phase, layer (when pretraining), epoch as printed, cost and
+seconds.  Rows come from the lines the chapter prints (read by
 `deeplearning_tutorial.logs`) and the costs from its training steps.
 """
 
@@ -20,7 +23,8 @@ class RunRecord:
     :param history_path: a ``.json`` or ``.csv`` file rewritten (atomically) after each row, or None
     :param on_row: called with the record after each new or completed row
     :param params: returns the model's shared variables; they are copied
-        as the best model when a test error of a new best model is printed
+        as the best model whenever a test error is printed (of a new best
+        model, or of the model after an epoch when there is no validation)
     """
 
     def __init__(self, history_path=None, on_row=None, params=lambda: []):
@@ -65,17 +69,24 @@ class RunRecord:
                 }
             )
             self.costs = []
+            if line.kind == "epoch_test":
+                self.best_params = [p.get_value() for p in self.params()]
             self.updated()
-        elif line.kind == "pretraining":
-            # A layer's pretraining epoch ends: its costs are not the fine-tuning costs of the next row.
+        elif line.kind in ("epoch_cost", "epoch_contraction", "pretraining_cost"):
+            # The autoencoders and RBMs print a mean cost per epoch; SdA and
+            # DBN do so for each layer's pretraining before fine-tuning.
+            row = {"phase": "pretraining" if line.kind == "pretraining_cost" else "training"}
+            row |= line.values | {"elapsed_s": self.elapsed()}
+            self.rows.append(row)
             self.costs = []
+            self.updated()
         elif line.kind == "test" and self.rows:
             self.rows[-1]["test_error"] = line.values["error"]
             self.best_params = [p.get_value() for p in self.params()]
             self.updated()
 
     def best_validation(self):
-        errors = [r["validation_error"] for r in self.rows if r["validation_error"] is not None]
+        errors = [r["validation_error"] for r in self.rows if r.get("validation_error") is not None]
         return min(errors) if errors else None
 
     def updated(self):
@@ -89,7 +100,9 @@ def write_history(path, rows):
     """Write the rows as JSON or CSV (by extension), atomically."""
     with data.atomic_write(path) as tmp, open(tmp, "w", newline="") as f:
         if path.lower().endswith(".csv"):
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["epoch"])
+            # Rows of several kinds (pretraining costs, then validations) share one table.
+            fields = list(dict.fromkeys(key for row in rows for key in row)) or ["epoch"]
+            writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()
             writer.writerows(rows)
         else:

@@ -57,30 +57,35 @@ RULES = {
         rf"Optimization complete with best validation score of {_FLOAT} %, ?with test performance {_FLOAT} %",
         ("validation_error", "test_error"),
     ),
-    # SdA (and DBN): the early-stopping summary naming the best iteration.
-    "summary_iteration": (
+    # SdA wrote "on iteration", DBN "obtained at iteration".
+    "summary_finetune": (
         rf"Optimization complete with best validation score of {_FLOAT} %, (?:on|obtained at) iteration {_INT}, "
         rf"with test performance {_FLOAT} %",
         ("validation_error", "iteration", "test_error"),
+    ),
+    # The autoencoders and the RBM: a mean cost per epoch, printed at full
+    # precision; SdA and DBN the same for each layer's pretraining.
+    "epoch_cost": (rf"Training epoch {_INT}, cost(?: is)? +{_ANY_NUMBER}", ("epoch", "cost")),
+    "epoch_contraction": (
+        rf"Training epoch {_INT}, reconstruction cost +{_ANY_NUMBER} +jacobian norm +{_ANY_NUMBER}",
+        ("epoch", "cost", "jacobian_norm"),
+    ),
+    "pretraining_cost": (
+        rf"Pre-training layer {_INT}, epoch {_INT}, cost +{_ANY_NUMBER}",
+        ("layer", "epoch", "cost"),
     ),
     "summary_all": (
         rf"Test error after {_INT} passes over {_INT} examples: {_FLOAT} %",
         ("epochs", "examples", "test_error"),
     ),
-    # Layer-wise pretraining of a deep network (SdA, DBN): the mean cost of
-    # an epoch of one layer, printed with %f (SdA) or at full precision (DBN).
-    "pretraining": (
-        rf"Pre-training layer {_INT}, epoch {_INT}, cost\s+{_FLOAT}",
-        ("layer", "epoch", "cost"),
-    ),
     # Elapsed time: the only lines that differ between two identical runs.
-    # A program with several phases names the phase ("The pretraining code ...").
     "timing": (
-        r"The (?:[\w% ]+ )?code (?:run for \d+ epochs, with \S+ epochs/sec|for file \S+ ran for \S+)",
+        r"The code run for \d+ epochs, with \S+ epochs/sec|The (?:[\w%]+ )*?code for file \S+ ran for \S+"
+        r"|Training took \S+ minutes",
         (),
     ),
     # Lines that say what the program is doing.
-    "stage": (r"\.\.\. .+|Optimization complete\.|Optimizing using \S+\.\.\.", ()),
+    "stage": (r" ?\.\.\. .+|Optimization complete\.|Optimizing using \S+\.\.\.", ()),
     # LeNet-5's table of layers (lenet5.model.format_summary).
     "layer_table": (r"layer +output +parameters +connections|\w+ +(?:\d+(?:x\d+)* +)?[\d ]*\d", ()),
 }

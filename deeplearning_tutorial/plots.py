@@ -192,6 +192,8 @@ def layer_images(name, params):
 def plot_run(folder, name, rows, params):
     """Write the learning curves and the weight grids of a run into ``folder``; return the paths."""
     paths = []
+    # The validation rows (a chapter's pretraining rows have their own pictures).
+    rows = [row for row in rows if row.get("minibatch") is not None]
     if rows:
         paths.append(learning_curves(os.path.join(folder, "learning_curves.png"), name, rows))
     for title, file_name, images, grid, labels, axis_names in layer_images(name, params):

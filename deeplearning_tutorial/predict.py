@@ -17,33 +17,31 @@ import numpy
 import pytensor
 import pytensor.tensor as T
 
-from deeplearning_tutorial import cli, data, saved_models
+from deeplearning_tutorial import cli, data, saved_models, tutorials
 from deeplearning_tutorial.modes import tutorial_mode
 
 
 def build_classifier(tutorial, x, arguments):
     """The tutorial's output layer on input ``x``, and the model's parameters in the order of the training updates.
 
-    The initial weights are drawn and then replaced by the saved ones.
+    The initial weights are drawn and then replaced by the saved ones.  A
+    chapter other than the first three says how to rebuild its classifier
+    with a ``build_classifier(x, arguments)`` of its own; one without it
+    (an autoencoder) labels nothing.
     """
     from deeplearning_tutorial.convolutional_mlp import lenet_layers
     from deeplearning_tutorial.logistic_sgd import LogisticRegression
-    from deeplearning_tutorial.mlp import MLP, HiddenLayer
+    from deeplearning_tutorial.mlp import MLP
 
+    if tutorial not in ("logistic_sgd", "mlp", "convolutional_mlp"):
+        own = getattr(tutorials.chapter_module(tutorial), "build_classifier", None)
+        if own is None:
+            raise ValueError(f"a {tutorial} model is not a classifier: predict labels digits with a classifier's model")
+        return own(x, arguments)
     if tutorial == "logistic_sgd":
         model = LogisticRegression(input=x, n_in=28 * 28, n_out=10)
         return model, model.params
     rng = numpy.random.RandomState(arguments.get("seed", 0))
-    if tutorial == "SdA":
-        # After fine-tuning an SdA is a multilayer perceptron: test_SdA's three sigmoid layers, then the output layer.
-        from deeplearning_tutorial.SdA import HIDDEN_LAYERS_SIZES
-
-        layer_input, params = x, []
-        for n_in, n_out in zip([28 * 28] + HIDDEN_LAYERS_SIZES[:-1], HIDDEN_LAYERS_SIZES):
-            layer = HiddenLayer(rng=rng, input=layer_input, n_in=n_in, n_out=n_out, activation=T.sigmoid)
-            layer_input, params = layer.output, params + layer.params
-        output = LogisticRegression(input=layer_input, n_in=HIDDEN_LAYERS_SIZES[-1], n_out=10)
-        return output, params + output.params
     if tutorial == "mlp":
         model = MLP(rng=rng, input=x, n_in=28 * 28, n_hidden=arguments["n_hidden"], n_out=10)
         return model.logRegressionLayer, model.params
@@ -77,7 +75,7 @@ def predict(tutorial, arguments, values, dataset, n):
     Returns the predicted labels and the test error (a fraction).
     """
     test_set_x, test_set_y = data.load_data(dataset)[2]
-    batch_size = arguments["batch_size"]
+    batch_size = tutorials.settings(tutorial, arguments)["batch_size"]
     n_test_batches = test_set_x.get_value(borrow=True).shape[0] // batch_size
     if n > n_test_batches * batch_size:
         raise ValueError(
@@ -88,6 +86,8 @@ def predict(tutorial, arguments, values, dataset, n):
     x = T.matrix("x")
     y = T.ivector("y")
     classifier, params = build_classifier(tutorial, x, arguments)
+    # The model's parameters come first; an optimiser's state (Adam's) may follow.
+    values = values[: len(params)]
     if [v.shape for v in values] != [p.get_value(borrow=True).shape for p in params]:
         raise ValueError(f"the saved parameters do not fit the {tutorial} model they claim to be")
     for param, value in zip(params, values):

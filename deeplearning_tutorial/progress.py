@@ -13,6 +13,7 @@ again from epoch 1.
 """
 
 import os
+import shutil
 import stat
 import sys
 
@@ -41,7 +42,11 @@ class ProgressBar:
     def _open(self, total):
         from tqdm import tqdm
 
-        self.bar = tqdm(total=total, unit="minibatch", leave=False, file=sys.stderr, dynamic_ncols=True)
+        # A few columns short of the terminal's width, so that the "^C" the
+        # terminal echoes on Ctrl-C does not wrap the bar onto a line that
+        # clearing it would leave behind.
+        width = shutil.get_terminal_size().columns - 3
+        self.bar = tqdm(total=total, unit="minibatch", leave=False, file=sys.stderr, ncols=width)
 
     def describe(self):
         if self.bar is None:

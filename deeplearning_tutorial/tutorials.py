@@ -23,10 +23,14 @@ TUTORIALS = {
 N_TRAIN = 50000
 
 
+def chapter_module(name):
+    """The module (or package) of chapter ``name``: where its training function, ``FLAGS`` and hooks are."""
+    return importlib.import_module(f"deeplearning_tutorial.{name}")
+
+
 def training_function(name):
     """The training function of tutorial ``name`` (imports its module)."""
-    module = importlib.import_module(f"deeplearning_tutorial.{name}")
-    return getattr(module, TUTORIALS[name])
+    return getattr(chapter_module(name), TUTORIALS[name])
 
 
 def defaults(name):
@@ -35,6 +39,16 @@ def defaults(name):
     return {key: p.default for key, p in signature.parameters.items() if p.default is not inspect.Parameter.empty}
 
 
+def settings(name, kwargs):
+    """The arguments a run of ``name`` uses: ``kwargs``, with what a None stands for where the chapter says.
+
+    A chapter whose defaults depend on other arguments (lenet5's variants)
+    has a ``resolve(kwargs)`` that fills them in.
+    """
+    resolve = getattr(chapter_module(name), "resolve", None)
+    return resolve(kwargs) if resolve is not None else kwargs
+
+
 def n_train_batches(name):
     """Training minibatches in one epoch of tutorial ``name`` at its default batch size."""
-    return N_TRAIN // defaults(name)["batch_size"]
+    return N_TRAIN // settings(name, defaults(name))["batch_size"]

@@ -75,13 +75,15 @@ def assert_costs_match(costs, model, dtype):
     """Compare the first 100 training costs with the historical ones.
 
     float64 must agree to 1e-9 relative.  In float32, rounding differs with
-    the order of every sum (BLAS blocking, convolution algorithm) and grows
-    with each SGD step: by step 100 the historical float32 costs are up to
-    4.7e-5 (LeNet) away from the historical float64 ones.  So in float32 the
-    first 10 costs must agree with the historical float32 ones to 1e-5, and
-    all 100 must be at least as close to the float64 (near-exact) costs as
-    the historical float32 ones were (and never further than 1e-5 where
-    those were closer).
+    the order of every sum (the BLAS kernel's blocking, which depends on the
+    processor, and the convolution algorithm) and grows with each SGD step:
+    by step 100 the historical float32 costs are up to 4.7e-5 (LeNet) away
+    from the historical float64 ones.  So in float32 the first 10 costs must
+    agree with the historical float32 ones to 1e-5, and each of the 100 must
+    either agree with the historical float32 cost to 1e-5 (Theano's own
+    float32 result, rounded in another order), or be at least as close to
+    the float64 (near-exact) costs as the historical float32 ones were
+    (and never further than 1e-5 where those were closer).
     """
     costs = numpy.asarray(costs[:100])
     exact = numpy.asarray(golden_costs(model, "float64"))
@@ -91,7 +93,14 @@ def assert_costs_match(costs, model, dtype):
     historical = numpy.asarray(golden_costs(model, "float32"))
     numpy.testing.assert_allclose(costs[:10], historical[:10], rtol=1e-5)
     historical_error = numpy.max(numpy.abs(historical / exact - 1))
-    numpy.testing.assert_allclose(costs, exact, rtol=max(1e-5, historical_error))
+    n = len(costs)
+    near_theano = numpy.abs(costs / historical[:n] - 1) <= 1e-5
+    near_exact = numpy.abs(costs / exact[:n] - 1) <= max(1e-5, historical_error)
+    bad = numpy.flatnonzero(~(near_theano | near_exact))
+    assert not bad.size, (
+        f"float32 costs too far from both the historical float32 and float64 ones at steps {bad.tolist()}: "
+        f"{costs[bad].tolist()} against {historical[bad].tolist()} and {exact[bad].tolist()}"
+    )
 
 
 class StopTraining(Exception):

@@ -154,6 +154,21 @@ def test_lenet_resumes_exactly(mnist_path, tmp_path, floatX):
     assert_same_bits(params, expected_params)
 
 
+def test_lenet5_resumes_exactly(mnist_path, tmp_path):
+    """LeNet-5 on the shared command line, stopped by a real SIGINT at its first progress line.
+
+    Its second-derivative estimates (SDLM) are shared variables updated by a
+    compiled function of their own, so they are restored like the weights.
+    """
+    args = ["--train-on-all", "--n-epochs", "1", "--max-minibatches", "200", "--hessian-examples", "50"]
+    args += ["--floatX", "float64"]
+    lines, params = stop_and_resume(tmp_path, "lenet5", args, lambda line: "training @ iter" in line)
+    expected_lines, expected_params = uninterrupted(tmp_path, "lenet5", args)
+    assert lines == expected_lines
+    assert any("test error" in line for line in lines)
+    assert_same_bits(params, expected_params)
+
+
 # -- what is refused, and what is left alone -------------------------------------
 
 

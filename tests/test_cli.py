@@ -364,3 +364,23 @@ def test_a_reader_that_goes_away_is_not_an_error(mnist_path, tmp_path):
     err = proc.stderr.read().decode()
     assert first == b"... loading data\n"
     assert proc.wait() == 141 and err == ""
+
+
+def test_lenet5_saves_a_model_that_predict_rebuilds(mnist_path, tmp_path, capsys):
+    """LeNet-5 trained on all 60 000 images prints a test error each epoch; that model is the one saved."""
+    model = tmp_path / "lenet5.npz"
+    argv = ["--train-on-all", "--n-epochs", "1", "--max-minibatches", "30", "--hessian-examples", "50"]
+    cli.main("lenet5", argv + ["--save-model", str(model), "--floatX", "float32", "--quiet"])
+    run_line = [line for line in capsys.readouterr().out.splitlines() if ", test error " in line][-1]
+    predict.main([str(model), "--n", "5"])
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[-1] == "test error of saved model " + run_line.split("test error ")[1]
+
+
+def test_predict_refuses_an_autoencoder_in_one_line(tmp_path, capsys):
+    model = tmp_path / "dA.npz"
+    saved_models.save(str(model), "dA", {"dataset": "mnist.pkl.gz", "batch_size": 20}, "float64", [numpy.zeros(3)])
+    with pytest.raises(SystemExit) as stopped:
+        predict.main([str(model)])
+    assert stopped.value.code == 2
+    assert "a dA model is not a classifier" in capsys.readouterr().err

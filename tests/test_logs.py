@@ -17,11 +17,15 @@ def test_the_history_of_a_golden_log_has_a_row_per_validation_and_the_printed_er
     record = history.RunRecord()
     for line in text.splitlines():
         record.line(line)
-    validations = [line for line in text.splitlines() if "validation error" in line]
+    validations = [
+        line for line in text.splitlines() if logs.parse(line).kind in ("validation", "iteration_validation")
+    ]
     tests = [line for line in text.splitlines() if "test error of best model" in line]
-    assert len(record.rows) == len(validations)
-    assert sum(row["test_error"] is not None for row in record.rows) == len(tests)
-    for number, (row, line) in enumerate(zip(record.rows, validations), 1):
+    costs = [line for line in text.splitlines() if logs.parse(line).kind.endswith(("_cost", "_contraction"))]
+    rows = [row for row in record.rows if "validation_error" in row]
+    assert len(rows) == len(validations) and len(record.rows) == len(validations) + len(costs)
+    assert sum(row["test_error"] is not None for row in rows) == len(tests)
+    for number, (row, line) in enumerate(zip(rows, validations), 1):
         if logs.parse(line).kind == "iteration_validation":
             # logistic_cg: one line per conjugate gradient iteration, numbered as epochs.
             assert (line, row["epoch"]) == ("validation error %f %%" % row["validation_error"], number)
@@ -63,3 +67,21 @@ def test_timing_lines_are_the_only_ones_left_out_of_results():
 
 def test_an_unknown_line_has_no_kind():
     assert logs.parse("something else entirely").kind is None
+
+
+def test_the_history_of_a_cost_per_epoch_log_has_a_row_per_epoch(tmp_path):
+    """dA prints a mean cost per epoch; SdA also a cost per layer and epoch before its validations."""
+    record = history.RunRecord(str(tmp_path / "h.csv"))
+    for name in (
+        "dA.training_epochs1.float64.log",
+        "SdA.pretraining_epochs1.training_epochs1.batch_size300.float64.log",
+    ):
+        for text in logs.golden_text(name).splitlines():
+            record.line(text)
+    first = record.rows[0]
+    assert first["phase"] == "training" and first["epoch"] == 0 and first["cost"] == 63.28916942011244
+    pretraining = [row for row in record.rows if row.get("phase") == "pretraining"]
+    assert [row["layer"] for row in pretraining] == [0, 1, 2]
+    assert record.rows[-1]["validation_error"] is not None
+    header = (tmp_path / "h.csv").read_text().splitlines()[0].split(",")
+    assert {"phase", "layer", "cost", "validation_error", "test_error"} <= set(header)

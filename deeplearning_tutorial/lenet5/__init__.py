@@ -215,12 +215,6 @@ def build_classifier(x, arguments):
     return model, model.params
 
 
-# The chapter's public home is this package: the command line reads the
-# training function's module for FLAGS, write_plots and the module's
-# description, and names it in the command that resumes a stopped run.
-train_lenet5.__module__ = __name__
-
-
 def write_plots(folder, rows, params):
     """LeNet-5's pictures (`plots.write_plots`); imports matplotlib only when called."""
     from deeplearning_tutorial.lenet5 import plots
