@@ -165,34 +165,36 @@ def test_bad_layer_sizes(sizes):
 
 def test_the_log_grammar_reads_the_pretraining_lines():
     line = logs.parse("Pre-training layer 2, epoch 14, cost 529.058438")
-    assert (line.kind, line.values) == ("pretraining", {"layer": 2, "epoch": 14, "cost": 529.058438})
+    assert (line.kind, line.values) == ("pretraining_cost", {"layer": 2, "epoch": 14, "cost": 529.058438})
     line = logs.parse(golden_log(f"{RECORD}.float64.log")[-1])
     assert (line.kind, line.values) == (
-        "summary_iteration",
+        "summary_finetune",
         {"validation_error": 14.848485, "iteration": 166, "test_error": 15.727273},
     )
     assert logs.is_timing("The pretraining code for file SdA.py ran for 0.41m")
 
 
-def test_history_rows_hold_the_fine_tuning_costs_only():
-    """The pretraining steps' costs end with their layer's line; a row's mean cost is fine-tuning's."""
+def test_history_rows_of_the_pretraining_and_the_fine_tuning():
+    """A row per layer's pretraining epoch, then a row per validation, whose mean cost is fine-tuning's alone."""
     record = history.RunRecord()
     for text in logs.golden_text(f"{RECORD}.float64.log").splitlines():
-        if logs.parse(text).kind == "pretraining":
+        if logs.parse(text).kind == "pretraining_cost":
             record.step(1000.0)
         elif text.startswith("epoch 1,"):
             record.step(2.0)
         record.line(text)
-    assert record.rows == [
-        {
-            "epoch": 1,
-            "minibatch": 166,
-            "validation_error": 14.848485,
-            "test_error": 15.727273,
-            "train_cost": 2.0,
-            "elapsed_s": record.rows[0]["elapsed_s"],
-        }
+    costs = [194.516149, 695.487634, 529.058440]
+    assert [{k: r[k] for k in ("phase", "layer", "epoch", "cost")} for r in record.rows[:3]] == [
+        {"phase": "pretraining", "layer": layer, "epoch": 0, "cost": cost} for layer, cost in enumerate(costs)
     ]
+    assert len(record.rows) == 4
+    assert {k: record.rows[3][k] for k in ("epoch", "minibatch", "validation_error", "test_error", "train_cost")} == {
+        "epoch": 1,
+        "minibatch": 166,
+        "validation_error": 14.848485,
+        "test_error": 15.727273,
+        "train_cost": 2.0,
+    }
 
 
 # -- stop and resume --------------------------------------------------------------
@@ -261,7 +263,7 @@ def test_a_run_stopped_during_pretraining_resumes_exactly(mnist_path, tmp_path):
 
     lines = logs.result_lines("".join(first) + resumed.stdout)
     assert lines == logs.result_lines(whole.stdout)
-    assert [logs.parse(line).kind for line in lines].count("pretraining") == 3
+    assert [logs.parse(line).kind for line in lines].count("pretraining_cost") == 3
     assert lines[-1].startswith("Optimization complete with best validation score of ")
 
     (_, state, calls), (_, expected_state, expected_calls) = (
@@ -346,7 +348,7 @@ def test_one_pretraining_and_fine_tuning_epoch_match_legacy(mnist_path, floatX, 
     # The printed lines: identical, but for float32 pretraining costs (to the printed digits and RTOL_DRIFT).
     assert len(lines) == len(golden)
     for line, expected in zip(lines, golden):
-        if floatX == "float32" and logs.parse(line).kind == "pretraining":
+        if floatX == "float32" and logs.parse(line).kind == "pretraining_cost":
             head, _, value = line.rpartition(" ")
             ehead, _, evalue = expected.rpartition(" ")
             assert head == ehead
