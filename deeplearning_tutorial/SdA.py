@@ -309,7 +309,7 @@ def test_SdA(
         datasets=datasets, batch_size=batch_size, learning_rate=finetune_lr
     )
 
-    run.print("... finetunning the model")
+    run.print("... finetunning the model")  # sic: the historical line
     patience = 10 * n_train_batches  # look at this many minibatches at least
     patience_increase = 2.0  # wait this much longer after a new best
     improvement_threshold = 0.995  # a relative improvement of this much is significant
