@@ -17,6 +17,7 @@ TUTORIALS = {
     "dA": "test_dA",
     "cA": "test_cA",
     "SdA": "test_SdA",
+    "rbm": "test_rbm",
 }
 
 #: Examples in MNIST's training split.

@@ -96,6 +96,12 @@ FLAGS = {
         {"finetune_lr": 0.2, "pretraining_epochs": 2, "pretrain_lr": 0.01, "training_epochs": 3}
         | {"dataset": "mnist.pkl.gz", "batch_size": 300},
     ),
+    "rbm": (
+        ["--learning-rate", "0.05", "--training-epochs", "2", "--batch-size", "30", "--n-chains", "3"]
+        + ["--n-samples", "4", "--output-folder", "r", "--n-hidden", "40"],
+        {"learning_rate": 0.05, "training_epochs": 2, "dataset": "mnist.pkl.gz", "batch_size": 30}
+        | {"n_chains": 3, "n_samples": 4, "output_folder": "r", "n_hidden": 40},
+    ),
 }
 
 
