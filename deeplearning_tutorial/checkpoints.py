@@ -238,6 +238,11 @@ class Session:
             n_examples = training_set_size(kwargs.get("givens"))
             self.n_batches[number] = n_examples // self.batch_size if n_examples else None
             params = [v for v, _ in (updates.items() if isinstance(updates, dict) else updates)]
+        # Shared variables updated without being in ``updates``: the random
+        # streams' states, which advance through their default updates.
+        for var in (i.variable for i in fn.maker.inputs if i.update is not None):
+            if var not in self.state_vars:
+                self.state_vars.append(var)
         step = bool(updates)
 
         def call(*inputs, **named):
@@ -299,6 +304,11 @@ class Session:
         return "after epoch %i, minibatch %i" % self.position()
 
     def _go_live(self):
+        if len(self.state_vars) != len(self.resume_state):
+            raise CheckpointError(
+                f"the checkpoint holds {len(self.resume_state)} shared variables, this run updates "
+                f"{len(self.state_vars)}; it was made by another version of the code: start the run again"
+            )
         for var, value in zip(self.state_vars, self.resume_state):
             var.set_value(value)
         self.replay = None

@@ -90,6 +90,12 @@ FLAGS = {
         {"learning_rate": 0.01, "training_epochs": 3, "dataset": "mnist.pkl.gz", "batch_size": 5}
         | {"output_folder": "o", "contraction_level": 0.5},
     ),
+    "SdA": (
+        ["--finetune-lr", "0.2", "--pretraining-epochs", "2", "--pretrain-lr", "0.01", "--training-epochs", "3"]
+        + ["--dataset", "mnist.pkl.gz", "--batch-size", "300"],
+        {"finetune_lr": 0.2, "pretraining_epochs": 2, "pretrain_lr": 0.01, "training_epochs": 3}
+        | {"dataset": "mnist.pkl.gz", "batch_size": 300},
+    ),
     "rbm": (
         ["--learning-rate", "0.05", "--training-epochs", "2", "--batch-size", "30", "--n-chains", "3"]
         + ["--n-samples", "4", "--output-folder", "r", "--n-hidden", "40"],
