@@ -293,6 +293,16 @@ class Session:
         done = self.step_counts.get(self.last_step_function, 1)
         return (done - 1) // n + 1, (done - 1) % n + 1
 
+    def where(self):
+        """Where the run is, in words: "after epoch 3, minibatch 1691", or what it has done when it has no epochs."""
+        if not self.steps:
+            return f"after {len(self.calls)} recorded calls" if self.calls else "before training started"
+        if self.n_train_batches is None:
+            # A step function that takes no minibatch: the RBM's sampling, say.
+            done = self.step_counts[self.last_step_function]
+            return f"after {done} calls of its last step function ({self.steps} steps in all)"
+        return "after epoch %i, minibatch %i" % self.position()
+
     def _go_live(self):
         if len(self.state_vars) != len(self.resume_state):
             raise CheckpointError(

@@ -208,7 +208,7 @@ def check_writable_folder(flag, folder):
         raise UsageError(f"{flag}: cannot write in {folder!r} ({e.strerror}); choose another folder") from None
 
 
-def check_outputs(args):
+def check_outputs(name, args):
     for flag, path in (("--checkpoint", args.checkpoint), ("--resume", args.resume)):
         if path and not path.endswith(".npz"):
             raise UsageError(f"{flag} {path}: the file name must end in .npz")
@@ -218,6 +218,11 @@ def check_outputs(args):
             raise UsageError(f"--history {args.history}: the file name must end in .json or .csv")
         check_writable_folder("--history", os.path.dirname(args.history))
     if args.save_model:
+        if not saved_models.is_classifier(name):
+            raise UsageError(
+                f"--save-model: {name} trains no classifier, and a saved model is for predict, which labels digits; "
+                "--plots draws what it learned"
+            )
         if not args.save_model.endswith(".npz"):
             raise UsageError(f"--save-model {args.save_model}: the file name must end in .npz")
         check_writable_folder("--save-model", os.path.dirname(args.save_model))
@@ -316,12 +321,7 @@ class CommandLineRun(runs.Run):
         self.record.restore(state, arrays or None)
 
     def before_live(self):
-        if self.session.last_step_function is not None:
-            epoch, minibatch = self.session.position()
-            where = f"after epoch {epoch}, minibatch {minibatch} ({self.session.steps} training steps)"
-        else:
-            where = f"after {len(self.session.calls)} recorded calls"
-        self.print(f"resuming {self.session.path} {where}", file=sys.stderr)
+        self.print(f"resuming {self.session.path} {self.session.where()}", file=sys.stderr)
         if self.bar is not None:
             number = self.session.last_step_function
             self.bar.jump(number, self.session.step_counts.get(number, 0), self.session.n_train_batches)
@@ -357,11 +357,7 @@ def run(name, args, kwargs, identity):
     except checkpoints.Stopped:
         if bar is not None:
             bar.close()
-        where = "before training started"
-        if session.steps:
-            where = "after epoch %i, minibatch %i" % session.position()
-        elif session.calls:  # a loop without training steps (logistic_cg's fmin_cg)
-            where = f"after {len(session.calls)} recorded calls"
+        where = session.where()
         command = [sys.executable, "-m", f"deeplearning_tutorial.{name}", *sys.argv[1:]]
         if not args.resume:
             command += ["--resume", path]
@@ -410,7 +406,7 @@ def main(name, argv=None):
     try:
         if dataset is not None:
             check_dataset(dataset)
-        check_outputs(args)
+        check_outputs(name, args)
         configure(args)
 
         @functools.cache  # the dataset is read once, at the first checkpoint

@@ -66,7 +66,8 @@ class dA:
         if not theano_rng:
             theano_rng = RandomStreams(numpy_rng.randint(2**30))
 
-        if not W:
+        # A PyTensor variable has no truth value: the shared parameters are tested against None.
+        if W is None:
             # uniform in +-4 sqrt(6 / (n_visible + n_hidden)): the range suited to sigmoid units
             initial_W = numpy.asarray(
                 numpy_rng.uniform(
@@ -78,10 +79,10 @@ class dA:
             )
             W = pytensor.shared(value=initial_W, name="W", borrow=True)
 
-        if not bvis:
+        if bvis is None:
             bvis = pytensor.shared(value=numpy.zeros(n_visible, dtype=pytensor.config.floatX), borrow=True)
 
-        if not bhid:
+        if bhid is None:
             bhid = pytensor.shared(value=numpy.zeros(n_hidden, dtype=pytensor.config.floatX), name="b", borrow=True)
 
         self.W = W

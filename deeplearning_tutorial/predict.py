@@ -33,11 +33,10 @@ def build_classifier(tutorial, x, arguments):
     from deeplearning_tutorial.logistic_sgd import LogisticRegression
     from deeplearning_tutorial.mlp import MLP
 
-    if tutorial not in ("logistic_sgd", "mlp", "convolutional_mlp"):
-        own = getattr(tutorials.chapter_module(tutorial), "build_classifier", None)
-        if own is None:
-            raise ValueError(f"a {tutorial} model is not a classifier: predict labels digits with a classifier's model")
-        return own(x, arguments)
+    if not saved_models.is_classifier(tutorial):
+        raise ValueError(f"a {tutorial} model is not a classifier: predict labels digits with a classifier's model")
+    if tutorial not in saved_models.BUILT_IN_CLASSIFIERS:
+        return tutorials.chapter_module(tutorial).build_classifier(x, arguments)
     if tutorial == "logistic_sgd":
         model = LogisticRegression(input=x, n_in=28 * 28, n_out=10)
         return model, model.params

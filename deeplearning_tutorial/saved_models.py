@@ -84,6 +84,18 @@ def numbered(arrays, prefix):
     return [arrays[f"{prefix}{i}"] for i in range(len([n for n in arrays if n.startswith(prefix)]))]
 
 
+#: The chapters whose classifier `deeplearning_tutorial.predict` rebuilds itself.
+BUILT_IN_CLASSIFIERS = ("logistic_sgd", "mlp", "convolutional_mlp")
+
+
+def is_classifier(tutorial):
+    """Whether a model of chapter ``tutorial`` can be saved for predict: one of the first three, or one
+    whose module says how to rebuild its classifier (``build_classifier``)."""
+    from deeplearning_tutorial import tutorials
+
+    return tutorial in BUILT_IN_CLASSIFIERS or hasattr(tutorials.chapter_module(tutorial), "build_classifier")
+
+
 def save(path, tutorial, arguments, dtype, params):
     """Write ``params`` (arrays) and the header to ``path`` atomically."""
     header = {"format": FORMAT, "tutorial": tutorial, "arguments": arguments, "floatX": dtype}

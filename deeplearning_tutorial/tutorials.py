@@ -16,6 +16,8 @@ TUTORIALS = {
     "lenet5": "train_lenet5",
     "dA": "test_dA",
     "cA": "test_cA",
+    "SdA": "test_SdA",
+    "rbm": "test_rbm",
     "hmc": "test_hmc",
 }
 

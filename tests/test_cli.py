@@ -90,6 +90,18 @@ FLAGS = {
         {"learning_rate": 0.01, "training_epochs": 3, "dataset": "mnist.pkl.gz", "batch_size": 5}
         | {"output_folder": "o", "contraction_level": 0.5},
     ),
+    "SdA": (
+        ["--finetune-lr", "0.2", "--pretraining-epochs", "2", "--pretrain-lr", "0.01", "--training-epochs", "3"]
+        + ["--dataset", "mnist.pkl.gz", "--batch-size", "300"],
+        {"finetune_lr": 0.2, "pretraining_epochs": 2, "pretrain_lr": 0.01, "training_epochs": 3}
+        | {"dataset": "mnist.pkl.gz", "batch_size": 300},
+    ),
+    "rbm": (
+        ["--learning-rate", "0.05", "--training-epochs", "2", "--batch-size", "30", "--n-chains", "3"]
+        + ["--n-samples", "4", "--output-folder", "r", "--n-hidden", "40"],
+        {"learning_rate": 0.05, "training_epochs": 2, "dataset": "mnist.pkl.gz", "batch_size": 30}
+        | {"n_chains": 3, "n_samples": 4, "output_folder": "r", "n_hidden": 40},
+    ),
     "hmc": (["--burnin", "0", "--n-samples", "20", "--dim", "3"], {"burnin": 0, "n_samples": 20, "dim": 3}),
 }
 
@@ -379,3 +391,11 @@ def test_predict_refuses_an_autoencoder_in_one_line(tmp_path, capsys):
         predict.main([str(model)])
     assert stopped.value.code == 2
     assert "a dA model is not a classifier" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["dA", "cA", "rbm", "logistic_cg"])
+def test_save_model_is_refused_before_training_for_a_chapter_predict_cannot_use(name, fake_tutorial, capsys, tmp_path):
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(name, ["--save-model", str(tmp_path / "m.npz")])
+    assert stopped.value.code == 2 and fake_tutorial == []
+    assert f"--save-model: {name} trains no classifier" in capsys.readouterr().err

@@ -12,8 +12,14 @@ in place of ``Gemm`` in the ``NUMPY`` mode.
 Inside `blas_kernels.one_thread` (a call of the mode's virtual machine
 that holds a convolution or pooling node), BLAS runs on one thread, so a
 large product is split by rows across the cores here instead (`BlasDot22`
-too).  Its Numba counterpart is `deeplearning_tutorial.link.numba.blas`.
+too).  A small product, such as a minibatch of 20 rows times a layer's
+weights, runs on one BLAS thread anyway: split across BLAS's threads it
+saves little on idle cores, and when other programs share the cores the
+threads wait for each other (a whole autoencoder step is then tens of
+times slower).  Its Numba counterpart is `deeplearning_tutorial.link.numba.blas`.
 """
+
+import contextlib
 
 import numpy as np
 from pytensor.graph.rewriting.basic import node_rewriter
@@ -25,6 +31,17 @@ from deeplearning_tutorial.ops.blas_kernels import BLAS_DTYPES, ROW_BLOCK
 # Multiply-adds below which a product stays one BLAS call: threads cost
 # more than they save (OpenBLAS draws its own line at 65536 * 4).
 _SPLIT_MIN_WORK = 1 << 22
+
+# Multiply-adds below which a product runs on one BLAS thread (a few
+# milliseconds of one core's work).
+_ONE_THREAD_MAX_WORK = 1 << 24
+
+
+def _blas_threads(x, y):
+    """`blas_kernels.one_thread` for a product ``x @ y`` too small for BLAS's threads (see the module's docstring)."""
+    if x.shape[0] * x.shape[1] * y.shape[1] < _ONE_THREAD_MAX_WORK and not blas_kernels.inside_one_thread():
+        return blas_kernels.one_thread()
+    return contextlib.nullcontext()
 
 
 def _split(x, y, on_one_thread):
@@ -69,10 +86,11 @@ class BlasGemm(Gemm):
         blas_kernels.load()
         a, b = z.dtype.type(a), z.dtype.type(b)
         out = blas_kernels.gemm_output(z, (x.shape[0], y.shape[1]), self.inplace)
-        if out.flags.c_contiguous:
-            _product_into(out, a, x, y, b, _split(x, y, blas_kernels.inside_one_thread()))
-        else:
-            blas_kernels.gemm_into(out, a, x, y, b)
+        with _blas_threads(x, y):
+            if out.flags.c_contiguous:
+                _product_into(out, a, x, y, b, _split(x, y, blas_kernels.inside_one_thread()))
+            else:
+                blas_kernels.gemm_into(out, a, x, y, b)
         output_storage[0][0] = out
 
 
@@ -82,7 +100,8 @@ class BlasDot22(Dot22):
     def perform(self, node, inputs, output_storage):
         x, y = inputs
         if not _split(x, y, blas_kernels.inside_one_thread()) or x.dtype != y.dtype or x.dtype.name not in BLAS_DTYPES:
-            return super().perform(node, inputs, output_storage)
+            with _blas_threads(x, y):
+                return super().perform(node, inputs, output_storage)
         z = np.empty((x.shape[0], y.shape[1]), x.dtype)
         _product_into(z, 1.0, x, y, 0.0, split=True)
         output_storage[0][0] = z

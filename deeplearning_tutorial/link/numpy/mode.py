@@ -6,8 +6,9 @@ so the mode adds rewrites that make fewer and cheaper nodes
 update one BLAS call (`blas`), as Theano computed it; minibatch slices
 without the chain of ``Switch`` nodes that clips their bounds
 (`minibatch`); the L2 penalty in one compiled pass (`reductions`);
-softmax without its inner compiled function (`inline_softmax`); and
-element-wise nodes that call NumPy once, in place where they can
+softmax without its inner compiled function (`inline_softmax`); sigmoid
+and softplus with Theano's cut-offs and C library functions (`sigmoid`);
+and element-wise nodes that call NumPy once, in place where they can
 (`elemwise`).  Element-wise fusion is left out: fused element-wise loops
 are only fast when compiled, and in Python they are slow.
 """
@@ -22,6 +23,7 @@ from deeplearning_tutorial.link.numpy.blas import local_blas_gemm
 from deeplearning_tutorial.link.numpy.elemwise import local_ufunc_elemwise
 from deeplearning_tutorial.link.numpy.minibatch import STATIC_SLICES_POSITION, static_length_slices
 from deeplearning_tutorial.link.numpy.reductions import local_sum_of_squares
+from deeplearning_tutorial.link.numpy.sigmoid import local_theano_sigmoid
 from deeplearning_tutorial.link.numpy.vm import NumpyVMLinker
 
 
@@ -48,6 +50,9 @@ NUMPY_REWRITES = {
     # rewrites (50.2) have made the Gemm nodes in place; Gemm and Dot22 split
     # across the cores when the call keeps BLAS on one thread.
     "blas_gemm": (dfs_rewriter(local_blas_gemm), 70.5),
+    # Sigmoid and softplus as Theano computed them (sigmoid.py), before the
+    # element-wise nodes become UfuncElemwise.
+    "theano_sigmoid": (dfs_rewriter(local_theano_sigmoid), 70.4),
     # Element-wise nodes with one NumPy call each (elemwise.py), once
     # the in-place rewrites (50.5) have chosen which write into an input.
     "ufunc_elemwise": (dfs_rewriter(local_ufunc_elemwise), 70.5),

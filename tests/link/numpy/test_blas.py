@@ -92,6 +92,30 @@ def test_dot22_becomes_blas_dot22_and_computes_the_product():
     assert any(isinstance(node.op, blas.BlasDot22) for node in fn.maker.fgraph.apply_nodes)
     rng = numpy.random.default_rng(5)
     a, b = rng.standard_normal((300, 200)), rng.standard_normal((200, 150))
-    numpy.testing.assert_allclose(fn(a, b), numpy.tanh(a @ b), rtol=1e-13)
+    # A product this small runs on one BLAS thread (see the next test), whose
+    # sums may differ in the last bit from those of BLAS's threads.
     with blas_kernels.one_thread():
-        numpy.testing.assert_allclose(fn(a, b), numpy.tanh(a @ b), rtol=1e-13)
+        expected = numpy.tanh(a @ b)
+    numpy.testing.assert_allclose(fn(a, b), expected, rtol=1e-13)
+    with blas_kernels.one_thread():
+        numpy.testing.assert_allclose(fn(a, b), expected, rtol=1e-13)
+
+
+def test_small_products_run_on_one_blas_thread(monkeypatch):
+    """A minibatch-sized product runs with BLAS on one thread; a large one, or one inside one_thread, as it was."""
+    seen = []
+    real_dot = numpy.dot
+    monkeypatch.setattr(numpy, "dot", lambda *args: seen.append(blas_kernels.inside_one_thread()) or real_dot(*args))
+    small, large = numpy.ones((20, 784)), numpy.ones((784, 500))
+    with blas._blas_threads(small, large):
+        seen.append(blas_kernels.inside_one_thread())
+    with blas._blas_threads(numpy.ones((2000, 784)), large):
+        seen.append(blas_kernels.inside_one_thread())
+    assert seen == [True, False]
+    x, y = T.matrix("x"), T.matrix("y")
+    fn = pytensor.function([x, y], T.dot(x, y), mode=NUMPY)
+    rng = numpy.random.default_rng(6)
+    a, b = rng.standard_normal((20, 30)), rng.standard_normal((30, 40))
+    seen.clear()
+    numpy.testing.assert_array_equal(fn(a, b), real_dot(a, b))
+    assert seen == [True]

@@ -94,7 +94,7 @@ def test_a_call_holding_a_node_that_splits_its_work_keeps_blas_on_one_thread(mon
         assert sorted(seen) == [("Conv2d", 1), ("Dot22", 1)]
         assert get() == 2
         seen.clear()
-        without_conv(numpy.ones((3, 3)))
+        without_conv(numpy.ones((256, 256)))  # a product too large for one BLAS thread (link/numpy/blas.py)
         assert seen == [("Dot22", 2)]
     finally:
         set_(before)
