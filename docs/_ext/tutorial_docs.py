@@ -5,7 +5,8 @@ toctree entries that follow the package's list of chapters.
   ``cli.build_parser(name)``, so the page and the command line cannot disagree; with an
   argument, of that chapter only.
 - ``{chapter-table}`` is the index's table of chapters: for each chapter in the list, its
-  page's title and the ``summary`` and ``test_error`` of its front matter.
+  page's title and the ``summary`` and ``test_error`` of its front matter (a percentage, or
+  ``unsupervised`` for a chapter that trains without labels and so has none).
 - ``{command-help} predict`` shows ``python -m deeplearning_tutorial.predict --help``,
   run in a child process (the commands build their parsers inside ``main``).
 - In a toctree, the line ``@chapters`` becomes one entry per chapter
