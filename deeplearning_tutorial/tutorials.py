@@ -18,6 +18,7 @@ TUTORIALS = {
     "cA": "test_cA",
     "SdA": "test_SdA",
     "rbm": "test_rbm",
+    "DBN": "test_DBN",
     "hmc": "test_hmc",
 }
 

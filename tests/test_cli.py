@@ -102,6 +102,13 @@ FLAGS = {
         {"learning_rate": 0.05, "training_epochs": 2, "dataset": "mnist.pkl.gz", "batch_size": 30}
         | {"n_chains": 3, "n_samples": 4, "output_folder": "r", "n_hidden": 40},
     ),
+    "DBN": (
+        ["--finetune-lr", "0.2", "--pretraining-epochs", "2", "--pretrain-lr", "0.05", "--k", "3"]
+        + ["--training-epochs", "4", "--dataset", "mnist.pkl.gz", "--batch-size", "300"]
+        + ["--hidden-layers-sizes", "30", "20"],
+        {"finetune_lr": 0.2, "pretraining_epochs": 2, "pretrain_lr": 0.05, "k": 3, "training_epochs": 4}
+        | {"dataset": "mnist.pkl.gz", "batch_size": 300, "hidden_layers_sizes": [30, 20]},
+    ),
     "hmc": (["--burnin", "0", "--n-samples", "20", "--dim", "3"], {"burnin": 0, "n_samples": 20, "dim": 3}),
 }
 
