@@ -15,14 +15,13 @@ Tolerances, stated before any comparison:
   the first steps (`RTOL`; measured 4e-14), and over the bottom two
   layers' 166 steps to `RTOL_DRIFT`, 1e-12, the issue's 12 significant
   digits (measured 4.2e-14), for every output and the printed
-  full-precision epoch costs.  The top layer and fine-tuning start from
-  parameters that carry Theano's own accumulated rounding, which is
-  larger than ours: after the bottom layer's epoch its visible biases are
-  up to 2 000 units in the last place from ours (the data and samples
-  being identical, ours lie within a few units of the sums of the updates
-  rounded once; Theano's do not).  The top layer's cost amplifies that
-  (a sum of 1 000 cross-entropies of continuous inputs with much
-  cancellation): its first step is 5e-13 away, its 166 steps up to 3.2e-11,
+  full-precision epoch costs.  The parameters drift further apart than
+  rounding alone explains: after the bottom layer's epoch Theano's
+  visible biases are up to 2 000 units in the last place from ours,
+  though the data and the samples are identical (not tracked down).  The
+  top layer's cost, a sum of 1 000 cross-entropies of continuous inputs
+  with much cancellation, amplifies the difference of the layers below:
+  its first step is 5e-13 away, its 166 steps up to 3.2e-11,
   its printed epoch cost 8.1e-12, and fine-tuning's costs up to 9.4e-11
   (measured on test.py's run).  They get `RTOL_TOP`, 1e-10, as do the
   exact sums of the parameters after the run, against the sum of their
