@@ -129,7 +129,7 @@ def test_the_entry_point_names_its_subcommands():
     command = [sys.executable, "-m", "benchmarks", "no-such-command"]
     proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2
-    choices = "run, render, step-time, jax-call, jax-conv"
+    choices = "run, steps, render, step-time, jax-call, jax-conv"
     assert proc.stderr == f"error: no subcommand 'no-such-command'; choose one of {choices}\n"
 
 
