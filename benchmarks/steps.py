@@ -127,7 +127,7 @@ def add_estimates(record):
                 pass_s = {r["pass"]: r["pass_s"] for r in record["passes"] if r["runner"] == runner}
                 value = estimate_minutes(step_calls, pass_calls, step_s, pass_s)
                 if value is not None:
-                    minutes[runner] = round(value, 2)
+                    minutes[runner] = round(value, 4)
             if not minutes:
                 continue
             default = next((m for r, m in minutes.items() if r == DEFAULT_MODE), None)
