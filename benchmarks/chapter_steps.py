@@ -18,7 +18,7 @@ the caches are empty.  Under Theano, ``PYTHONPATH`` holds the historical
 ``code/`` folder.  The last line printed is one line of JSON::
 
     {"startup_s": float|null, "peak_rss_mb": float,
-     "steps": {KEY: {"s": median seconds of a call, "cpu_s": CPU seconds per call, "calls": int}},
+     "steps": {KEY: {"s": median seconds of a call, "cpu_s": median CPU seconds of a call, "calls": int}},
      "passes": {KEY: {... the same}}}
 
 Only the standard library and NumPy at import: the historical code's
@@ -255,21 +255,23 @@ RECIPES = {
 
 
 def time_calls(call, calls, budget_s, min_calls=MIN_CALLS):
-    """Median wall-clock and mean CPU seconds of ``call(i)`` for i = 1, 2...; the call with 0 is not timed.
+    """Median wall-clock and CPU seconds of ``call(i)`` for i = 1, 2...; the call with 0 is not timed.
 
     Stops after ``calls`` calls, or earlier once ``budget_s`` seconds have
-    gone and at least ``min_calls`` were timed.
+    gone and at least ``min_calls`` were timed.  Medians, so that a rare
+    slow call (a late compilation, a pause of the machine) moves neither.
     """
     call(0)  # the first call: a JIT backend compiles here
-    walls = []
-    cpu, began = time.process_time(), time.perf_counter()
+    walls, cpus = [], []
+    began = time.perf_counter()
     for i in range(1, calls + 1):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         call(i)
         walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu)
         if len(walls) >= min_calls and time.perf_counter() - began > budget_s:
             break
-    return {"s": statistics.median(walls), "cpu_s": (time.process_time() - cpu) / len(walls), "calls": len(walls)}
+    return {"s": statistics.median(walls), "cpu_s": statistics.median(cpus), "calls": len(walls)}
 
 
 def time_recipe(steps, passes, calls, budget_s):

@@ -165,8 +165,8 @@ What the columns mean:
   own first training step (its training function with its defaults), with
   empty PyTensor and Numba caches. Blank for PyTorch and Theano.
 - **step**: median wall-clock time of one call of the step, after one
-  untimed call; **step CPU**: the process's CPU time over the timed calls,
-  per call.
+  untimed call; **step CPU**: the median of the process's CPU time in a
+  call (on a shared machine it moves less than the wall-clock time).
 - **step / PyTorch**, **CPU / PyTorch**: over those of the same step in
   PyTorch, measured in the same run (below 1: faster than PyTorch).
 - **calls**: how many calls were timed.

@@ -39,7 +39,7 @@ empty ``results``, ``settings`` of ``{"calls": int, "budget_s": float,
         "runner": str, "kind": str, "default": bool,   # as in "results"
         "cold_start_s": float|null,              # the chapter's own start to its first step, empty caches
         "step_s": float,                         # median wall-clock seconds of a call
-        "step_cpu_s": float,                     # CPU seconds per call, over the timed calls
+        "step_cpu_s": float,                     # median CPU seconds of a call
         "calls": int, "peak_rss_mb": float,
         "ratio_to_pytorch": {"step_s": float, "step_cpu_s": float} | null
       }],
