@@ -245,6 +245,7 @@ def steps_section(record):
         + ". Times from a single run move between runs; the ratios to PyTorch, "
         "measured in the same run on the same machine, move less.",
         *about(record),
+        *([f"Theano ran with `THEANO_FLAGS={settings['theano_flags']}`."] if settings.get("theano_flags") else []),
         steps_table(record),
         "The steps:\n\n" + "\n".join(f"- **{key}**: {text}" for key, text in record["step_descriptions"].items()),
         "Full default runs, estimated from the step times above:",

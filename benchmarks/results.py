@@ -32,7 +32,8 @@
 
 A record written by ``python -m benchmarks steps`` has the same keys, an
 empty ``results``, ``settings`` of ``{"calls": int, "budget_s": float,
-"floatX": str, "threads": int|null}``, and three more keys::
+"floatX": str, "threads": int|null, "theano_flags": str}`` (the last with
+``--theano`` only), and four more keys::
 
       "steps": [{
         "tutorial": str, "step": str,            # step: a key of benchmarks.chapter_steps.STEPS

@@ -238,6 +238,7 @@ def main(argv=None):
     record.update(steps=[], passes=[], step_descriptions={})
     if args.theano:
         record["versions"]["theano"] = theano_version(args.theano.split(":", 1)[0])
+        record["settings"]["theano_flags"] = f"{env.get('THEANO_FLAGS', '')},floatX={args.floatX}".lstrip(",")
     failed = 0
     for name in args.tutorials:
         if name not in tutorials.TUTORIALS:
