@@ -165,6 +165,23 @@ def test_first_training_step_stops_the_tutorial_after_its_first_step():
         watch.first_training_step(lambda: library.function([], None)(1), library=library)
 
 
+def test_first_training_step_can_stop_at_a_named_function_called_by_name():
+    """Conjugate gradients compiles no updates: the step to stop at is named; SdA calls its steps by keyword."""
+    library = types.SimpleNamespace(
+        function=lambda inputs, outputs, name=None: lambda index=None: ("called", name, index)
+    )
+
+    def tutorial():
+        library.function([], None, name="validate")(index=1)
+        library.function([], None, name="batch_cost")(index=2)
+        raise AssertionError("the tutorial went on after its step")
+
+    step = watch.first_training_step(
+        tutorial, library=library, is_step=lambda kwargs: kwargs.get("name") == "batch_cost"
+    )
+    assert step(index=3) == ("called", "batch_cost", 3)
+
+
 def test_an_epoch_begins_at_minibatch_zero():
     clock = timing.EpochClock(started=0.0)
     on_step = timing.marks_epochs(clock)
@@ -318,3 +335,14 @@ def test_render_puts_several_records_on_one_page_in_their_order(record, steps_re
     assert f"`python -m benchmarks render {first} {second} {page}`" in text
     assert text.index("## Epochs of the first chapters") < text.index("## Training steps of the later chapters")
     assert "| mlp | NUMPY (default) |" in text and "| SdA | SdA fine-tuning | NUMPY (default) |" in text
+
+
+def test_a_step_is_timed_after_one_untimed_call_until_its_calls_or_its_budget_run_out():
+    from benchmarks.chapter_steps import MIN_CALLS, time_calls
+
+    seen = []
+    figures = time_calls(seen.append, calls=10, budget_s=0.0)  # the budget is gone at once: the fewest calls
+    assert seen == list(range(MIN_CALLS + 1)) and figures["calls"] == MIN_CALLS
+    assert figures["s"] >= 0 and figures["cpu_s"] >= 0
+    seen.clear()
+    assert time_calls(seen.append, calls=8, budget_s=60.0)["calls"] == 8 and seen == list(range(9))
