@@ -440,8 +440,12 @@ class RecordingRun(runs.Run):
         return seen
 
 
-def check_against_legacy(name, floatX, kwargs, capsys):
-    """Run test_DBN(**kwargs) and compare its lines, outputs, streams and parameters with the record ``name``."""
+def check_against_legacy(name, floatX, kwargs, capsys, rtol_bottom=RTOL_DRIFT):
+    """Run test_DBN(**kwargs) and compare its lines, outputs, streams and parameters with the record ``name``.
+
+    ``rtol_bottom``: the tolerance on the two lower layers' printed epoch
+    costs (their first 100 outputs, all in their first epoch, keep `RTOL_DRIFT`).
+    """
     run = RecordingRun()
     with pytensor.config.change_flags(floatX=floatX), runs.active(run):
         chapter.test_DBN(**kwargs)
@@ -459,7 +463,7 @@ def check_against_legacy(name, floatX, kwargs, capsys):
             if floatX == "float32":
                 rtol = EPOCH_RTOL32
             else:
-                rtol = RTOL_DRIFT if parsed.values["layer"] < BOTTOM else RTOL_TOP
+                rtol = rtol_bottom if parsed.values["layer"] < BOTTOM else RTOL_TOP
             assert {k: v for k, v in parsed.values.items() if k != "cost"} == {
                 k: v for k, v in want.values.items() if k != "cost"
             }
@@ -523,5 +527,11 @@ def test_test_py_run_matches_legacy(floatX, mnist_path, capsys):
 
 @pytest.mark.slow
 def test_longer_run_matches_legacy(mnist_path, capsys):
-    """Two pretraining epochs a layer and six fine-tuning epochs, float64 (about 8 minutes here)."""
-    check_against_legacy(LONGER, "float64", {"pretraining_epochs": 2, "training_epochs": 6, "batch_size": 300}, capsys)
+    """Two pretraining epochs a layer and six fine-tuning epochs, float64 (32 minutes on a busy 2-core machine).
+
+    In their second epoch the lower layers' printed costs are 1.5e-12 from
+    Theano's (layer 1, measured): the drift of the parameters grows with
+    the epochs, so they get 1e-11 here.
+    """
+    kwargs = {"pretraining_epochs": 2, "training_epochs": 6, "batch_size": 300}
+    check_against_legacy(LONGER, "float64", kwargs, capsys, rtol_bottom=1e-11)
