@@ -16,7 +16,7 @@ import pytensor.tensor as pt
 import pytest
 
 from deeplearning_tutorial.modes import tutorial_mode
-from deeplearning_tutorial.ops import rng_mrg
+from deeplearning_tutorial.ops import mrg_kernels, rng_mrg
 from deeplearning_tutorial.ops.rng_mrg import MRG_RandomStreams, guess_n_streams
 
 FIXTURES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "legacy", "mrg", "*.npz")))
@@ -188,6 +188,52 @@ def test_substreams_are_jumps_of_2_72_steps():
     # and one matrix step is one step of the generator
     new_state, _ = rng_mrg.mrg_draw(base.reshape(1, 6).astype(numpy.int32), 1, "float64")
     assert numpy.array_equal(new_state[0], rng_mrg._apply(one1, one2, state)[0])
+
+
+def _random_states(rng, n_streams):
+    states = numpy.empty((n_streams, 6), dtype=numpy.int32)
+    states[:, :3] = rng.integers(0, rng_mrg.M1, (n_streams, 3))
+    states[:, 3:] = rng.integers(0, rng_mrg.M2, (n_streams, 3))
+    return states
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_compiled_draw_is_the_reference_bit_for_bit(dtype):
+    assert (mrg_kernels._M1, mrg_kernels._M2) == (rng_mrg.M1, rng_mrg.M2)
+    scale = rng_mrg.NORM32 if dtype == "float32" else rng_mrg.NORM64
+    rng = numpy.random.default_rng(20261203)
+    edge = numpy.asarray(
+        [
+            [1, 1, 1, 1, 1, 1],  # x1 == x2: the largest value, M1 * 2**-31
+            [rng_mrg.M1 - 1] * 3 + [rng_mrg.M2 - 1] * 3,  # the largest products in the recurrence
+            [0, 0, 1, 0, 0, 1],
+            [rng_mrg.M1 - 1, 0, 0, 0, 0, rng_mrg.M2 - 1],
+        ],
+        dtype=numpy.int32,
+    )
+    for states in [edge, _random_states(rng, 1), _random_states(rng, 7), _random_states(rng, 15360)]:
+        n_streams = len(states)
+        for n in sorted({0, 1, n_streams - 1, n_streams, n_streams + 3, 4 * n_streams + 1, 15680}):
+            want_state, want = rng_mrg.mrg_draw(states, n, dtype)
+            got_state, got = mrg_kernels.mrg_draw(states, n, dtype, scale)
+            assert got.dtype == want.dtype and got_state.dtype == want_state.dtype == numpy.int32
+            assert numpy.array_equal(got_state, want_state), (n_streams, n)
+            assert numpy.array_equal(got, want), (n_streams, n, (got != want).sum())
+    # the input state is left as it was
+    before = edge.copy()
+    mrg_kernels.mrg_draw(edge, 50, dtype, scale)
+    assert numpy.array_equal(edge, before)
+
+
+def test_the_op_draws_with_the_compiled_loop_what_the_reference_draws():
+    states = _random_states(numpy.random.default_rng(7), 40)
+    size = pt.tensor("size", dtype="int64", shape=(2,))
+    for dtype in ("float32", "float64"):
+        new_state, u = rng_mrg.MRGUniform(dtype, 2)(pt.as_tensor_variable(states), size)
+        f = pytensor.function([size], [new_state, u], mode=tutorial_mode())
+        got_state, got = f([9, 13])
+        want_state, want = rng_mrg.mrg_draw(states, 9 * 13, dtype)
+        assert numpy.array_equal(got_state, want_state) and numpy.array_equal(got, want.reshape(9, 13))
 
 
 def test_guess_n_streams():
