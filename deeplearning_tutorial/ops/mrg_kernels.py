@@ -1,4 +1,4 @@
-"""The MRG31k3p draw of `deeplearning_tutorial.ops.rng_mrg`, compiled: one loop instead of many NumPy passes.
+"""Compiled loops of `deeplearning_tutorial.ops.rng_mrg`: the MRG31k3p draw, and the float32 fused multiply-add.
 
 `rng_mrg.mrg_draw`, the NumPy reference, advances all substreams
 together, each round several whole-array passes (products, remainders, a
@@ -8,8 +8,13 @@ made: the same integer recurrence and the same conversion to float, so
 the same bits (tests/ops/test_rng_mrg.py holds them to the reference and
 to Theano's draws).
 
+`rng_mrg._fused_float32` (``MulAdd`` in float32, which HMC's leap-frog
+steps use on arrays of a few values) takes about ten NumPy calls;
+`fused_float32` makes the same float64 operations on each element in one
+loop.
+
 Compiled by Numba and cached on disk (``cache=True``): only the first run
-on a machine compiles it, once per dtype.
+on a machine compiles them, once per dtype.
 """
 
 import numpy as np
@@ -83,3 +88,45 @@ def mrg_draw(rstate, n_elements, dtype, scale):
     values = np.empty(n_elements, dtype=dtype)
     _draw(state, new_state, values, dtype.type(scale))
     return new_state, values
+
+
+@njit(cache=True, nogil=True)
+def _fused_float32_loop(a, step_a, b, step_b, c, step_c, out):
+    """`rng_mrg._fused_float32` element by element over flat float32 arrays, into ``out``.
+
+    Element ``i`` of ``out`` takes ``a[i * step_a]`` and so on: a step of 0
+    repeats a single value.  The same float64 operations in the same order
+    as the reference, so the same bits, the odd cases (infinities, NaNs)
+    included.
+    """
+    word = np.empty(1, np.float64)
+    bits = word.view(np.int64)
+    for i in range(out.size):
+        p = np.float64(a[i * step_a]) * np.float64(b[i * step_b])
+        addend = np.float64(c[i * step_c])
+        s = p + addend
+        bv = s - p
+        err = (p - (s - bv)) + (addend - bv)
+        word[0] = s
+        if err != 0 and (bits[0] & 1) == 0:
+            # an inexact even sum: one ulp toward the exact value, which makes it odd
+            bits[0] += 1 if (err > 0) == (s > 0) else -1
+        out[i] = np.float32(word[0])
+
+
+def _flat(x, shape):
+    """``x`` broadcast to ``shape`` as (a flat float32 array, its step): step 0 for a single value."""
+    if x.size == 1:
+        return np.ascontiguousarray(x, dtype=np.float32).reshape(1), 0
+    if x.shape != shape:
+        x = np.broadcast_to(x, shape)
+    return np.ascontiguousarray(x, dtype=np.float32).reshape(-1), 1
+
+
+def fused_float32(a, b, c):
+    """float32 ``a * b + c`` (broadcast) rounded once, as `rng_mrg._fused_float32` computes it, in one loop."""
+    shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
+    out = np.empty(shape, np.float32)
+    if out.size:
+        _fused_float32_loop(*_flat(a, shape), *_flat(b, shape), *_flat(c, shape), out.reshape(-1))
+    return out

@@ -236,6 +236,34 @@ def test_the_op_draws_with_the_compiled_loop_what_the_reference_draws():
         assert numpy.array_equal(got_state, want_state) and numpy.array_equal(got, want.reshape(9, 13))
 
 
+def test_the_compiled_float32_multiply_add_is_the_reference_bit_for_bit():
+    rng = numpy.random.default_rng(11)
+    # every kind of float32: random bit patterns (NaNs, infinities, subnormals included)
+    x = rng.integers(-(2**31), 2**31, (3, 20000), dtype=numpy.int64).astype(numpy.int32).view(numpy.float32)
+    edge = numpy.asarray([0, -0.0, numpy.inf, -numpy.inf, numpy.nan, 1e-45, 1.1754944e-38, 3.4028235e38, 1, 0.1, -3])
+    a, b, c = numpy.meshgrid(edge, edge, edge, indexing="ij")
+    cases = [
+        (x[0], x[1], x[2]),
+        (a.astype(numpy.float32), b.astype(numpy.float32), c.astype(numpy.float32)),
+        (x[0, :15].reshape(3, 5), x[1, :1].reshape(1, 1), x[2, :15].reshape(3, 5)),  # HMC's step size times a gradient
+        (x[0, :4].reshape(4, 1), x[1, :5].reshape(1, 5), x[2, :1]),
+        (x[0, :0].reshape(0, 3), x[1, :3], x[2, :1]),
+    ]
+    with numpy.errstate(all="ignore"):
+        for a, b, c in cases:
+            want = rng_mrg._fused_float32(*numpy.broadcast_arrays(a, b, c))
+            got = mrg_kernels.fused_float32(a, b, c)
+            assert got.dtype == numpy.float32 and got.shape == want.shape
+            assert numpy.array_equal(got.view(numpy.int32), want.view(numpy.int32))
+    # through the op
+    va, vb, vc = (pt.matrix(name, dtype="float32") for name in "abc")
+    f = pytensor.function([va, vb, vc], rng_mrg.MulAdd("float32")(va, vb, vc), mode=tutorial_mode())
+    args = x[0, :12].reshape(4, 3), numpy.full((1, 1), 0.1, numpy.float32), x[2, :12].reshape(4, 3)
+    with numpy.errstate(all="ignore"):
+        want = rng_mrg._fused_float32(*numpy.broadcast_arrays(*args))
+    assert numpy.array_equal(f(*args).view(numpy.int32), want.view(numpy.int32))
+
+
 def test_guess_n_streams():
     assert guess_n_streams((2, 3)) == 6
     assert guess_n_streams((7,)) == 1
