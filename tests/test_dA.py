@@ -117,15 +117,9 @@ def test_bad_arguments(kwargs):
         chapter.test_dA(**kwargs)
 
 
-def test_one_epoch_matches_legacy(mnist_path, floatX, capsys, tmp_path):
-    """test.py's run: one epoch of each model; costs printed with repr agree to 12 digits (float64).
-
-    Both float64 costs are the historical ones to the last printed digit
-    (with Theano's sigmoid and softplus, docs/parity.md); the tolerance is
-    for the BLAS kernels of another machine.
-    """
-    lines = run_tutorial(capsys, chapter.test_dA, training_epochs=1, output_folder=str(tmp_path))
-    golden = golden_log(f"dA.training_epochs1.{floatX}.log")
+def assert_run_matches_legacy(lines, name, floatX, folder):
+    """The lines of a run against the golden log ``name``, and its filter images against their digests."""
+    golden = golden_log(f"{name}.{floatX}.log")
     assert len(lines) == len(golden)
     for line, expected in zip(lines, golden):
         head, _, value = line.rpartition(" ")
@@ -136,10 +130,33 @@ def test_one_epoch_matches_legacy(mnist_path, floatX, capsys, tmp_path):
         else:
             assert value == evalue
     if floatX == "float64":
-        with open(os.path.join(LEGACY_DIR, "dA.training_epochs1.float64.images.json")) as f:
+        with open(os.path.join(LEGACY_DIR, f"{name}.float64.images.json")) as f:
             images = json.load(f)
         from PIL import Image
 
-        for name, expected in images.items():
-            pixels = numpy.asarray(Image.open(os.path.join(str(tmp_path), name)))
+        for image, expected in images.items():
+            pixels = numpy.asarray(Image.open(os.path.join(str(folder), image)))
             assert hashlib.sha256(numpy.ascontiguousarray(pixels).tobytes()).hexdigest() == expected["sha256"]
+
+
+def test_one_epoch_matches_legacy(mnist_path, floatX, capsys, tmp_path):
+    """test.py's run: one epoch of each model; costs printed with repr agree to 12 digits (float64).
+
+    Both float64 costs are the historical ones to the last printed digit
+    (with Theano's sigmoid and softplus, docs/parity.md); the tolerance is
+    for the BLAS kernels of another machine.
+    """
+    lines = run_tutorial(capsys, chapter.test_dA, training_epochs=1, output_folder=str(tmp_path))
+    assert_run_matches_legacy(lines, "dA.training_epochs1", floatX, tmp_path)
+
+
+@pytest.mark.slow
+def test_default_run_matches_legacy(mnist_path, capsys, tmp_path):
+    """The whole default run (15 epochs of each model, 75 000 steps) in float64: every cost and both images.
+
+    A flipped corruption draw or a drifting sum anywhere in the 75 000 steps
+    would show in the later epochs' costs and in the learned filters.
+    """
+    with pytensor.config.change_flags(floatX="float64"):
+        lines = run_tutorial(capsys, chapter.test_dA, output_folder=str(tmp_path))
+    assert_run_matches_legacy(lines, "dA.default", "float64", tmp_path)

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -357,14 +358,14 @@ def run_until(cwd, command, when):
 
 
 def test_stopped_in_training_and_in_sampling_resumes_exactly(mnist_path, tmp_path):
-    """Ctrl-C in the second epoch, then again between two samples: the same lines, states and pictures."""
+    """Ctrl-C early in the second epoch, then again between two samples: the same lines, states and pictures."""
     dataset = small_mnist(tmp_path / "small.pkl.gz", mnist_path)
     args = ["--dataset", dataset, "--training-epochs", "3", "--batch-size", "100", "--n-hidden", "20"]
     args += ["--n-chains", "2", "--n-samples", "3", "--floatX", "float64", "--checkpoint-every", "1000", "--quiet"]
 
     def in_second_epoch(line):
         if line.startswith("Training epoch 0,"):
-            time.sleep(0.5)  # some minibatches into the next epoch
+            time.sleep(0.1)  # a few minibatches into the next epoch, if the machine is not too slow to take any
             return True
         return False
 
@@ -372,7 +373,9 @@ def test_stopped_in_training_and_in_sampling_resumes_exactly(mnist_path, tmp_pat
     stopped.mkdir()
     first, _ = run_until(stopped, script(*args), in_second_epoch)
     second, err = run_until(stopped, script(*args, "--resume"), lambda line: line.startswith(" ... plotting sample 0"))
-    assert err.startswith("resuming rbm.checkpoint.npz after epoch 2, minibatch ")
+    # The second epoch has 15 minibatches: the stop lands before its first (a loaded machine) or within it.
+    where = r"after epoch (1, minibatch 15|2, minibatch ([1-9]|1[0-4]))\n"
+    assert re.match(r"resuming rbm\.checkpoint\.npz " + where, err), err
     third = subprocess.run(script(*args, "--resume"), cwd=stopped, capture_output=True, text=True, env=ENV, check=True)
     whole = tmp_path / "whole"
     whole.mkdir()
