@@ -6,6 +6,7 @@ import sys
 #: Subcommand -> the module whose ``main(argv)`` runs it.
 COMMANDS = {
     "run": "benchmarks.run",
+    "steps": "benchmarks.steps",
     "render": "benchmarks.render",
     "step-time": "benchmarks.step_time",
     "jax-call": "benchmarks.jax_call",

@@ -30,6 +30,29 @@
       }]
     }
 
+A record written by ``python -m benchmarks steps`` has the same keys, an
+empty ``results``, ``settings`` of ``{"calls": int, "budget_s": float,
+"floatX": str, "threads": int|null, "theano_flags": str}`` (the last with
+``--theano`` only), and four more keys::
+
+      "steps": [{
+        "tutorial": str, "step": str,            # step: a key of benchmarks.chapter_steps.STEPS
+        "runner": str, "kind": str, "default": bool,   # as in "results"
+        "cold_start_s": float|null,              # the chapter's own start to its first step, empty caches
+        "step_s": float,                         # median wall-clock seconds of a call
+        "step_cpu_s": float,                     # median CPU seconds of a call
+        "calls": int, "peak_rss_mb": float,
+        "ratio_to_pytorch": {"step_s": float, "step_cpu_s": float} | null
+      }],
+      "passes": [{"tutorial": str, "pass": str, "runner": str, "kind": str, "pass_s": float, "pass_cpu_s": float}],
+      "step_descriptions": {step: str},
+      "estimates": [{                            # full default runs, from benchmarks.steps.FULL_RUNS
+        "tutorial": str, "phase": str, "steps": int,
+        "minutes": {runner: float},
+        "published_minutes": float|null, "published_on": str|null,
+        "default_to_published": float|null       # the default mode's estimate over the published minutes
+      }]
+
 Only the standard library at import, so that the renderer and its test
 start fast.
 """
@@ -140,8 +163,9 @@ def write(path, record):
 
 #: The keys every record and every result must have.
 RECORD_KEYS = ("schema", "date", "command", "runs", "machine", "versions", "settings", "notes", "results")
-WHAT_TO_GIVE = "give a file that python -m benchmarks run wrote"
+WHAT_TO_GIVE = "give a file that python -m benchmarks run (or steps) wrote"
 RESULT_KEYS = ("tutorial", "runner", "kind", "cold_start_s", "warm_start_s", "epoch_s", "epoch_cpu_s", "peak_rss_mb")
+STEP_KEYS = ("tutorial", "step", "runner", "kind", "cold_start_s", "step_s", "step_cpu_s", "calls")
 
 
 def load(path):
@@ -156,8 +180,11 @@ def load(path):
     if not isinstance(record, dict) or record.get("schema") != SCHEMA:
         raise RecordError(f"{path}: not a benchmark record of schema {SCHEMA}; {WHAT_TO_GIVE}")
     missing = [key for key in RECORD_KEYS if key not in record]
+    if not missing and "steps" in record:
+        missing = [key for key in ("passes", "step_descriptions", "estimates") if key not in record]
     if not missing:
         missing = sorted({key for row in record["results"] for key in RESULT_KEYS if key not in row})
+        missing += sorted({key for row in record.get("steps", []) for key in STEP_KEYS if key not in row})
     if missing:
         raise RecordError(f"{path}: the record lacks {', '.join(missing)}; {WHAT_TO_GIVE}")
     return record

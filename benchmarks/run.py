@@ -78,6 +78,15 @@ def start(command, env, cwd):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def caches_in(env, cache):
+    """``env`` with PyTensor's and Numba's caches in the (empty) folder ``cache``."""
+    # PyTensor keeps its compiled C modules and its Numba cache under base_compiledir.
+    flags = env.get("PYTENSOR_FLAGS", "")
+    return dict(
+        env, PYTENSOR_FLAGS=f"{flags},base_compiledir={cache}/pytensor".lstrip(","), NUMBA_CACHE_DIR=f"{cache}/numba"
+    )
+
+
 def measure(command, env, empty_caches):
     """Cold and warm start, epoch medians and peak memory of two processes of ``command``.
 
@@ -86,12 +95,7 @@ def measure(command, env, empty_caches):
     whose caches this does not manage) there is no cold start to report.
     """
     with tempfile.TemporaryDirectory() as cache:
-        env = dict(env)
-        if empty_caches:
-            # PyTensor keeps its compiled C modules and its Numba cache under base_compiledir.
-            flags = env.get("PYTENSOR_FLAGS", "")
-            env["PYTENSOR_FLAGS"] = f"{flags},base_compiledir={cache}/pytensor".lstrip(",")
-            env["NUMBA_CACHE_DIR"] = f"{cache}/numba"
+        env = caches_in(env, cache) if empty_caches else env
         first = start(command, env, os.getcwd())
         second = start(command, env, os.getcwd())
     return {

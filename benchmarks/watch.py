@@ -76,22 +76,31 @@ class Stop(Exception):
     """Raised by an ``on_step`` callback to leave the tutorial (see `first_training_step`)."""
 
 
-def first_training_step(train, library="pytensor"):
+def first_training_step(train, library="pytensor", is_step=None):
     """Run ``train()`` until its first training step has been compiled and called; return that step.
 
     The tutorial builds its data, model and functions as it always does;
     its loop ends after the first step, which has then run once (so a JIT
     backend has compiled it).  The step is returned as compiled, without
     the watching wrapper.
+
+    :param is_step: whether a function compiled with these keyword
+        arguments is the step to stop at; by default, one with updates (a
+        chapter that trains without updates, such as conjugate gradients,
+        names its function instead)
     """
     found = []
+    if is_step is None:
+
+        def is_step(kwargs):
+            return bool(kwargs.get("updates"))
 
     def wrap(fn, kwargs):
-        if not kwargs.get("updates"):
+        if not is_step(kwargs):
             return fn
 
-        def step(*inputs):
-            fn(*inputs)
+        def step(*inputs, **named):
+            fn(*inputs, **named)
             found.append(fn)
             raise Stop
 
@@ -102,4 +111,4 @@ def first_training_step(train, library="pytensor"):
             train()
         except Stop:
             return found[0]
-    raise RuntimeError("the tutorial ended without calling a function compiled with updates")
+    raise RuntimeError("the tutorial ended without calling a function compiled with updates (or the one named)")

@@ -55,8 +55,8 @@ CORRUPTION_LEVELS = [0.1, 0.2, 0.3]
 STREAM_SHAPE = [60 * 256, 6]
 
 
-def legacy_record(floatX):
-    with open(os.path.join(LEGACY_DIR, f"{RECORD}.{floatX}.json")) as f:
+def legacy_record(floatX, name=RECORD):
+    with open(os.path.join(LEGACY_DIR, f"{name}.{floatX}.json")) as f:
         return json.load(f)
 
 
@@ -341,10 +341,27 @@ def test_one_pretraining_and_fine_tuning_epoch_match_legacy(mnist_path, floatX, 
     run = RecordingRun()
     with runs.active(run):
         chapter.test_SdA(pretraining_epochs=1, training_epochs=1, batch_size=300)
+    assert_run_matches_legacy(run, capsys, RECORD, floatX)
+
+
+LONGER = "SdA.pretraining_epochs2.training_epochs4.batch_size100"
+
+
+@pytest.mark.slow
+def test_a_longer_run_matches_legacy(mnist_path, capsys):
+    """Two pretraining epochs a layer and four fine-tuning epochs at batch 100, float64: 5 000 steps."""
+    run = RecordingRun()
+    with pytensor.config.change_flags(floatX="float64"), runs.active(run):
+        chapter.test_SdA(pretraining_epochs=2, training_epochs=4, batch_size=100)
+    assert_run_matches_legacy(run, capsys, LONGER, "float64")
+
+
+def assert_run_matches_legacy(run, capsys, name, floatX):
+    """The printed lines, the recorded outputs, the streams and the parameters against the historical run ``name``."""
     out, err = capsys.readouterr()
     lines = logs.result_lines(out + err)
-    golden = golden_log(f"{RECORD}.{floatX}.log")
-    record = legacy_record(floatX)
+    golden = golden_log(f"{name}.{floatX}.log")
+    record = legacy_record(floatX, name)
 
     # The printed lines: identical, but for float32 pretraining costs (to the printed digits and RTOL_DRIFT).
     assert len(lines) == len(golden)

@@ -129,7 +129,7 @@ def test_the_entry_point_names_its_subcommands():
     command = [sys.executable, "-m", "benchmarks", "no-such-command"]
     proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2
-    choices = "run, render, step-time, jax-call, jax-conv"
+    choices = "run, steps, render, step-time, jax-call, jax-conv"
     assert proc.stderr == f"error: no subcommand 'no-such-command'; choose one of {choices}\n"
 
 
@@ -163,6 +163,23 @@ def test_first_training_step_stops_the_tutorial_after_its_first_step():
     assert calls == [] and step(5) == 10  # the step itself, unwatched
     with pytest.raises(RuntimeError, match="without calling a function compiled with updates"):
         watch.first_training_step(lambda: library.function([], None)(1), library=library)
+
+
+def test_first_training_step_can_stop_at_a_named_function_called_by_name():
+    """Conjugate gradients compiles no updates: the step to stop at is named; SdA calls its steps by keyword."""
+    library = types.SimpleNamespace(
+        function=lambda inputs, outputs, name=None: lambda index=None: ("called", name, index)
+    )
+
+    def tutorial():
+        library.function([], None, name="validate")(index=1)
+        library.function([], None, name="batch_cost")(index=2)
+        raise AssertionError("the tutorial went on after its step")
+
+    step = watch.first_training_step(
+        tutorial, library=library, is_step=lambda kwargs: kwargs.get("name") == "batch_cost"
+    )
+    assert step(index=3) == ("called", "batch_cost", 3)
 
 
 def test_an_epoch_begins_at_minibatch_zero():
@@ -219,3 +236,113 @@ def test_a_failed_measurement_says_the_last_line_of_its_error():
     command = [sys.executable, "-c", "import sys; print('Traceback ...', file=sys.stderr); sys.exit('broken chapter')"]
     with pytest.raises(run.MeasurementError, match="^broken chapter$"):
         run.measure(command, dict(os.environ), empty_caches=True)
+
+
+def step_row(tutorial, step, runner, kind, seconds, cpu, default=False, cold=None):
+    return {
+        "tutorial": tutorial,
+        "step": step,
+        "runner": runner,
+        "kind": kind,
+        "default": default,
+        "cold_start_s": cold,
+        "step_s": seconds,
+        "step_cpu_s": cpu,
+        "calls": 300,
+        "peak_rss_mb": 512.0,
+    }
+
+
+@pytest.fixture
+def steps_record():
+    """A record as `benchmarks.steps` writes it: the SdA's steps under NUMPY and PyTorch, Theano for one step."""
+    from benchmarks import steps
+
+    made = results.new_record(
+        date="2026-01-02T03:04:05Z",
+        command="python -m benchmarks steps --tutorials SdA",
+        settings={"calls": 300, "budget_s": 10.0, "floatX": "float32", "threads": 1},
+    )
+    made["versions"] = {"python": "3.11.7", "pytensor": "3.0.7", "torch": "2.14.1", "theano": "1.0.5"}
+    made["steps"] = [
+        step_row("SdA", "SdA pretraining layer 0", "NUMPY", "pytensor", 0.0008, 0.0004, default=True, cold=4.25),
+        step_row("SdA", "SdA pretraining layer 1", "NUMPY", "pytensor", 0.0006, 0.0006, default=True, cold=4.25),
+        step_row("SdA", "SdA pretraining layer 2", "NUMPY", "pytensor", 0.0006, 0.0006, default=True, cold=4.25),
+        step_row("SdA", "SdA fine-tuning", "NUMPY", "pytensor", 0.002, 0.002, default=True, cold=4.25),
+        step_row("SdA", "SdA pretraining layer 0", "PyTorch", "pytorch", 0.0016, 0.0008),
+        step_row("SdA", "SdA fine-tuning", "Theano", "theano", 0.004, 0.004),
+    ]
+    made["passes"] = [
+        {"tutorial": "SdA", "pass": "SdA validation pass", "runner": "NUMPY", "kind": "pytensor"}
+        | {"pass_s": 2.5, "pass_cpu_s": 2.0}
+    ]
+    made["step_descriptions"] = {"SdA fine-tuning": "SGD step of the whole network, batch 1"}
+    steps.add_ratios(made)
+    steps.add_estimates(made)
+    return made
+
+
+def test_a_full_run_is_its_steps_and_passes_times_their_times():
+    from benchmarks import steps
+
+    step_s, pass_s = {"a": 0.5, "b": 0.25}, {"valid": 3.0}
+    assert steps.estimate_minutes({"a": 60, "b": 120}, {"valid": 10}, step_s, pass_s) == (30 + 30 + 30) / 60
+    assert steps.estimate_minutes({"a": 60, "c": 1}, {}, step_s, pass_s) is None  # a step without a time
+
+
+def test_step_ratios_are_to_the_same_step_in_pytorch(steps_record):
+    ratios = [row["ratio_to_pytorch"] for row in steps_record["steps"]]
+    assert ratios[0] == {"step_s": 0.5, "step_cpu_s": 0.5}
+    assert ratios[1] is None  # no PyTorch figure for layer 1 in this record
+    assert ratios[4] == {"step_s": 1.0, "step_cpu_s": 1.0}
+
+
+def test_the_estimates_count_each_phase_of_the_full_run(steps_record):
+    pretraining, finetuning = steps_record["estimates"]
+    # 750 000 steps of each layer; Theano has no pretraining step here, so no estimate
+    assert pretraining["minutes"] == {"NUMPY": round(750_000 * (0.0008 + 0.0006 + 0.0006) / 60, 4)}
+    assert pretraining["steps"] == 2_250_000 and pretraining["published_minutes"] == 585.01
+    assert pretraining["default_to_published"] == round(pretraining["minutes"]["NUMPY"] / 585.01, 4)
+    # 1.8 million fine-tuning steps and 72 evaluation passes; Theano's passes were not timed
+    assert finetuning["minutes"] == {"NUMPY": round((1_800_000 * 0.002 + 72 * 2.5) / 60, 4)}
+
+
+def test_the_page_has_the_steps_and_the_estimates(steps_record):
+    text = render.page(steps_record, "steps.json docs/speed.md")
+    table = [line for line in text.splitlines() if line.startswith("| SdA |")]
+    assert (
+        table[0]
+        == "| SdA | SdA pretraining layer 0 | NUMPY (default) | 4.2 s | 0.800 ms | 0.400 ms | 0.50 | 0.50 | 300 |"
+    )
+    assert table[5] == "| SdA | SdA fine-tuning | Theano 1.0.5 |  | 4.000 ms | 4.000 ms |  |  | 300 |"
+    assert (
+        table[6]
+        == "| SdA | pretraining: 3 layers, 15 epochs of 50 000 steps each | 2,250,000 | 25.0 min | 585 min | 0.043 |"
+    )
+    assert "- **SdA fine-tuning**: SGD step of the whole network, batch 1\n" in text
+    assert (
+        "over at most 300 calls (fewer once 10 s had gone), after one untimed call, every runner on 1 thread." in text
+    )
+    assert "Published times: SdA, on an Intel Xeon E5430 at 2.66 GHz, single-threaded GotoBLAS" in text
+
+
+def test_render_puts_several_records_on_one_page_in_their_order(record, steps_record, tmp_path):
+    first, second, page = tmp_path / "epochs.json", tmp_path / "steps.json", tmp_path / "speed.md"
+    results.write(str(first), record)
+    results.write(str(second), steps_record)
+    render.main([str(first), str(second), str(page)])
+    text = page.read_text()
+    assert f"`python -m benchmarks render {first} {second} {page}`" in text
+    assert text.index("## Epochs of the first chapters") < text.index("## Training steps of the later chapters")
+    assert "| mlp | NUMPY (default) |" in text and "| SdA | SdA fine-tuning | NUMPY (default) |" in text
+
+
+def test_a_step_is_timed_after_one_untimed_call_until_its_calls_or_its_budget_run_out():
+    from benchmarks.chapter_steps import MIN_CALLS, time_calls
+
+    seen = []
+    figures = time_calls(seen.append, calls=10, budget_s=0.0)  # the budget is gone at once: the fewest calls
+    assert seen == list(range(MIN_CALLS + 1)) and figures["calls"] == MIN_CALLS
+    assert figures["s"] >= 0 and figures["cpu_s"] >= 0
+    seen.clear()
+    assert time_calls(seen.append, calls=8, budget_s=60.0)["calls"] == 8 and seen == list(range(9))

@@ -65,11 +65,8 @@ def test_bad_arguments(kwargs):
         chapter.test_cA(**kwargs)
 
 
-@pytest.mark.slow
-def test_one_epoch_matches_legacy(mnist_path, floatX, capsys, tmp_path):
-    """One epoch; the printed means agree to 12 digits in float64, 6 in float32 (see RTOL)."""
-    lines = run_tutorial(capsys, chapter.test_cA, training_epochs=1, output_folder=str(tmp_path))
-    golden = golden_log(f"cA.training_epochs1.{floatX}.log")
+def assert_lines_match(lines, golden, floatX):
+    """Word by word; numbers to 12 significant digits in float64, 6 in float32 (see RTOL)."""
     assert len(lines) == len(golden)
     for line, expected in zip(lines, golden):
         words, ewords = line.split(), expected.split()
@@ -79,3 +76,18 @@ def test_one_epoch_matches_legacy(mnist_path, floatX, capsys, tmp_path):
                 assert float(word) == pytest.approx(float(eword), rel=1e-12 if floatX == "float64" else 1e-6)
             except ValueError:
                 assert word == eword
+
+
+@pytest.mark.slow
+def test_one_epoch_matches_legacy(mnist_path, floatX, capsys, tmp_path):
+    """One epoch; the printed means agree to 12 digits in float64, 6 in float32 (see RTOL)."""
+    lines = run_tutorial(capsys, chapter.test_cA, training_epochs=1, output_folder=str(tmp_path))
+    assert_lines_match(lines, golden_log(f"cA.training_epochs1.{floatX}.log"), floatX)
+
+
+@pytest.mark.slow
+def test_default_run_matches_legacy(mnist_path, capsys, tmp_path):
+    """The whole default run, 20 epochs of 5 000 steps, in float64: both printed means of every epoch."""
+    with pytensor.config.change_flags(floatX="float64"):
+        lines = run_tutorial(capsys, chapter.test_cA, output_folder=str(tmp_path))
+    assert_lines_match(lines, golden_log("cA.default.float64.log"), "float64")
