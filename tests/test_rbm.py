@@ -322,6 +322,57 @@ def test_test_py_run_matches_legacy(mnist_path, floatX, capsys, tmp_path):
         assert vis_mf.shape == vis_sample.shape == (1, 784) and set(numpy.unique(vis_sample)) <= {0.0, 1.0}
 
 
+LONGER = "rbm.training_epochs3.batch_size100.n_chains5.n_samples3.n_hidden100"
+
+
+@pytest.mark.slow
+def test_a_longer_run_matches_legacy(mnist_path, capsys, tmp_path):
+    """Three PCD-15 epochs at batch 100 with 100 hidden units, then 5 chains x 3 samples (float64).
+
+    Every printed cost to 12 digits; the final persistent chain, the final
+    sampling chain and the four streams' states byte for byte; all four
+    pictures pixel for pixel.  About 3 000 Gibbs steps of 100 x 100 hidden
+    and 100 x 784 visible units, then 3 000 steps of 5 chains: a single
+    flipped binary sample anywhere would part the chains.
+    """
+    kwargs = {"training_epochs": 3, "batch_size": 100, "n_chains": 5, "n_samples": 3, "n_hidden": 100}
+    with pytensor.config.change_flags(floatX="float64"):
+        watched = WatchedRun()
+        with runs.active(watched):
+            chapter.test_rbm(output_folder=str(tmp_path), **kwargs)
+    lines = result_lines(capsys.readouterr().out)
+    golden = golden_log(f"{LONGER}.float64.log")
+    assert len(lines) == len(golden)
+    for line, expected in zip(lines, golden):
+        head, _, value = line.rpartition(" ")
+        ehead, _, evalue = expected.rpartition(" ")
+        assert head == ehead
+        if head.startswith("Training epoch"):
+            assert float(value) == pytest.approx(float(evalue), rel=RTOL["float64"])
+        else:
+            assert value == evalue
+    with open(os.path.join(LEGACY_DIR, f"{LONGER}.float64.json")) as f:
+        record = json.load(f)
+    ours = {}
+    for number, variables in enumerate(watched.updated):
+        for var in variables:
+            ours.setdefault(number, set()).add(sha256(var.get_value()))
+    kept = [
+        (s["function"], s["sha256"])
+        for s in record["shared"]
+        if s["shape"] in ([rng_mrg.MAX_STREAMS, 6], [100, 100], [5, 784])
+    ]
+    assert len(kept) == 4 + 2
+    assert all(digest in ours[number] for number, digest in kept)
+    with open(os.path.join(LEGACY_DIR, f"{LONGER}.float64.images.json")) as f:
+        images = json.load(f)
+    from PIL import Image
+
+    assert len(images) == 4
+    for name, expected in images.items():
+        assert sha256(numpy.asarray(Image.open(os.path.join(tmp_path, name)))) == expected["sha256"], name
+
+
 # -- stop and resume ------------------------------------------------------------------
 
 
