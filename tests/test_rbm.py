@@ -26,6 +26,7 @@ import pytest
 from deeplearning_tutorial import checkpoints, runs
 from deeplearning_tutorial import rbm as chapter
 from deeplearning_tutorial.data import load_data, read_dataset
+from deeplearning_tutorial.link.numba.mode import NUMBA_BLAS
 from deeplearning_tutorial.logs import parse, result_lines
 from deeplearning_tutorial.modes import tutorial_mode
 from deeplearning_tutorial.ops import rng_mrg
@@ -320,6 +321,30 @@ def test_test_py_run_matches_legacy(mnist_path, floatX, capsys, tmp_path):
         numpy.testing.assert_allclose(costs[:3], expected_costs[:3], rtol=RTOL[floatX])
         assert cost == pytest.approx(expected_cost, rel=EPOCH_COST_RTOL32)
         assert vis_mf.shape == vis_sample.shape == (1, 784) and set(numpy.unique(vis_sample)) <= {0.0, 1.0}
+
+
+# -- under NUMBA_BLAS ---------------------------------------------------------------
+# The mode compiles the Gibbs loop, Theano's sigmoid and softplus and the MRG
+# draws with Numba, keeping the NUMPY mode's BLAS products inside the loop, so
+# it computes what NUMPY computes.  Compiling these graphs on an empty cache
+# takes minutes, hence the slow marker.
+
+
+@pytest.fixture
+def numba_blas():
+    with pytensor.config.change_flags(mode=NUMBA_BLAS):
+        yield
+
+
+@pytest.mark.slow
+def test_first_steps_under_numba_blas_match_legacy(mnist_path, numba_blas, floatX):
+    test_first_steps_match_legacy(mnist_path, floatX)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("floatX", ["float64", "float32"])
+def test_test_py_run_under_numba_blas_matches_legacy(mnist_path, numba_blas, floatX, capsys, tmp_path):
+    test_test_py_run_matches_legacy(mnist_path, floatX, capsys, tmp_path)
 
 
 # -- stop and resume ------------------------------------------------------------------
