@@ -22,7 +22,7 @@ import pytensor
 import pytensor.tensor as TT
 import pytest
 
-from deeplearning_tutorial import checkpoints, hmc
+from deeplearning_tutorial import checkpoints, checks, cli, hmc
 from deeplearning_tutorial.link.numba.mode import NUMBA_BLAS, NumbaBlasLinker
 from deeplearning_tutorial.logs import result_lines
 from deeplearning_tutorial.ops.rng_mrg import MulAdd
@@ -119,6 +119,32 @@ def test_bad_flag_is_one_line_and_status_2():
     command = [sys.executable, "-m", "deeplearning_tutorial.hmc", "--burnin", "-3"]
     done = subprocess.run(command, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.strip().endswith("--burnin: must be an integer >= 0, got '-3'")
+
+
+@pytest.mark.parametrize("flag, value", [("--plots", "pictures"), ("--history", "history.csv")])
+def test_plots_and_history_are_refused_up_front(tmp_path, flag, value):
+    """The sampler has no epochs or weights: the flag is refused before anything runs, and nothing is written."""
+    command = [sys.executable, "-m", "deeplearning_tutorial.hmc", flag, value]
+    done = subprocess.run(command, cwd=tmp_path, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"python -m deeplearning_tutorial.hmc: error: {flag}: {hmc.NO_TRAINING_RECORD}"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_final_check_is_one_line_and_status_1(monkeypatch, capsys):
+    """The historical test's asserts, on the command line: the message as one line, not a traceback."""
+    message = "the average acceptance rate ended at 0.1987, more than 0.1 from its target 0.9"
+
+    def test_hmc(burnin=1000, n_samples=1000, dim=5):
+        raise checks.ResultCheckFailed(message)
+
+    monkeypatch.setattr(hmc, "test_hmc", test_hmc)
+    with pytest.raises(SystemExit) as stop:
+        cli.main("hmc", ["--quiet"])
+    assert stop.value.code == 1
+    assert capsys.readouterr().err == f"python -m deeplearning_tutorial.hmc: check failed: {message}\n"
 
 
 def _cpu_seconds(pid):
