@@ -89,8 +89,12 @@ def numba_blas():
         yield
 
 
+@pytest.mark.slow
 def test_first_draws_under_numba_blas_are_the_historical_draws(numba_blas, floatX, capsys):
-    """``--mode NUMBA_BLAS`` contracts the same sums (`hmc.hmc_mode`) and compiles the MRG ops: the same bits."""
+    """``--mode NUMBA_BLAS`` contracts the same sums (`hmc.hmc_mode`) and compiles the MRG ops: the same bits.
+
+    Seconds on a warm Numba cache, but a minute or more of compiling on an empty one: ``slow``.
+    """
     test_first_draws_are_the_historical_draws(floatX, capsys)
 
 
