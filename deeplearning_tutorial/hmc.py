@@ -39,6 +39,7 @@ from pytensor.scalar import Add, Mul, Sub
 from pytensor.tensor.elemwise import Elemwise
 
 from deeplearning_tutorial import checks, cli, runs
+from deeplearning_tutorial.link.numba.mode import BEFORE_FUSION, NumbaBlasLinker
 from deeplearning_tutorial.link.numpy.vm import NumpyVMLinker
 from deeplearning_tutorial.modes import tutorial_mode
 from deeplearning_tutorial.ops.rng_mrg import MRG_RandomStream, MulAdd
@@ -51,8 +52,8 @@ from deeplearning_tutorial.ops.rng_mrg import MRG_RandomStream, MulAdd
 # has one.  The leap-frog steps are such sums (``pos + step * vel``,
 # ``vel - 0.5 * step * grad``), so the historical chain rounds them once;
 # NumPy rounds the product and the sum apart.  The rewrite below makes the
-# same contractions in this chapter's graphs, in the default (NUMPY) mode,
-# so that every draw is the historical draw, bit for bit, in float64 and
+# same contractions in this chapter's graphs, in the default (NUMPY) mode
+# and in NUMBA_BLAS, so that every draw is the historical draw, bit for bit, in float64 and
 # float32 (tests/test_hmc.py).  Where both terms of a sum are products, g++
 # fused the second one (checked on Theano's own compiled loop).
 
@@ -98,15 +99,18 @@ def contract_multiply_add(fgraph, node):
 
 
 def hmc_mode():
-    """The mode this chapter compiles with: the tutorials' mode, with Theano's contractions in the NUMPY mode.
+    """The mode this chapter compiles with: the tutorials' mode, with Theano's contractions in NUMPY and NUMBA_BLAS.
 
-    Other modes (NUMBA_BLAS, JAX, ...) compile the graphs as they are, and
+    Other modes (NUMBA, JAX, ...) compile the graphs as they are, and
     their draws may then differ from the historical ones in the last bits.
     """
     mode = tutorial_mode()
     if isinstance(mode.linker, NumpyVMLinker):
         # after the rewrites that flatten sums and products (48), before the in-place ones (49.5)
         mode = mode.register((dfs_rewriter(contract_multiply_add), 49.2))
+    elif isinstance(mode.linker, NumbaBlasLinker):
+        # there before element-wise fusion (49), which would hide the sums in fused loops
+        mode = mode.register((dfs_rewriter(contract_multiply_add), BEFORE_FUSION))
     return mode
 
 

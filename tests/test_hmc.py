@@ -23,6 +23,7 @@ import pytensor.tensor as TT
 import pytest
 
 from deeplearning_tutorial import checkpoints, checks, cli, hmc
+from deeplearning_tutorial.link.numba.mode import NUMBA_BLAS, NumbaBlasLinker
 from deeplearning_tutorial.logs import result_lines
 from deeplearning_tutorial.ops.rng_mrg import MulAdd
 from tests.helpers import LEGACY_DIR, REPO, golden_log
@@ -80,6 +81,28 @@ def test_the_leapfrog_sums_are_fused_as_theano_fused_them():
     assert plus[0] == -(2.0**-60) and (x + s * y)[0] == 0.0
     exact = [float(Fraction(a) - Fraction(0.5 * s) * Fraction(c)) for a, c in zip(x, y)]
     numpy.testing.assert_array_equal(minus, exact)
+
+
+@pytest.fixture
+def numba_blas():
+    with pytensor.config.change_flags(mode=NUMBA_BLAS):
+        yield
+
+
+@pytest.mark.slow
+def test_first_draws_under_numba_blas_are_the_historical_draws(numba_blas, floatX, capsys):
+    """``--mode NUMBA_BLAS`` contracts the same sums (`hmc.hmc_mode`) and compiles the MRG ops: the same bits.
+
+    Seconds on a warm Numba cache, but a minute or more of compiling on an empty one: ``slow``.
+    """
+    test_first_draws_are_the_historical_draws(floatX, capsys)
+
+
+def test_the_leapfrog_sums_are_fused_under_numba_blas_too(numba_blas):
+    """The contractions happen before element-wise fusion, which would otherwise hide the sums."""
+    mode = hmc.hmc_mode()
+    assert isinstance(mode.linker, NumbaBlasLinker)
+    test_the_leapfrog_sums_are_fused_as_theano_fused_them()
 
 
 def test_the_sampler_keeps_its_historical_defaults():
@@ -185,6 +208,19 @@ def test_the_whole_chain_and_the_printed_lines_are_the_historical_ones(floatX, c
         assert_same_report(lines, golden, STATS_RTOL[floatX])
     else:
         assert lines == golden
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "config, kwargs",
+    [
+        ("default", {}),
+        ("burnin1000.n_samples9000", {"burnin": 1000, "n_samples": 9000, "dim": 5}),
+        ("burnin1000.n_samples4000.dim10", {"burnin": 1000, "n_samples": 4000, "dim": 10}),
+    ],
+)
+def test_the_whole_chain_under_numba_blas_is_the_historical_one(numba_blas, floatX, capsys, config, kwargs):
+    test_the_whole_chain_and_the_printed_lines_are_the_historical_ones(floatX, capsys, config, kwargs)
 
 
 # The dim10 chain runs away (its "covariance" is not positive definite), to

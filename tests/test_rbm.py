@@ -26,6 +26,7 @@ import pytest
 from deeplearning_tutorial import checkpoints, runs
 from deeplearning_tutorial import rbm as chapter
 from deeplearning_tutorial.data import load_data, read_dataset
+from deeplearning_tutorial.link.numba.mode import NUMBA_BLAS
 from deeplearning_tutorial.logs import parse, result_lines
 from deeplearning_tutorial.modes import tutorial_mode
 from deeplearning_tutorial.ops import rng_mrg
@@ -371,6 +372,30 @@ def test_a_longer_run_matches_legacy(mnist_path, capsys, tmp_path):
     assert len(images) == 4
     for name, expected in images.items():
         assert sha256(numpy.asarray(Image.open(os.path.join(tmp_path, name)))) == expected["sha256"], name
+
+
+# -- under NUMBA_BLAS ---------------------------------------------------------------
+# The mode compiles the Gibbs loop, Theano's sigmoid and softplus and the MRG
+# draws with Numba, keeping the NUMPY mode's BLAS products inside the loop, so
+# it computes what NUMPY computes.  Compiling these graphs on an empty cache
+# takes minutes, hence the slow marker.
+
+
+@pytest.fixture
+def numba_blas():
+    with pytensor.config.change_flags(mode=NUMBA_BLAS):
+        yield
+
+
+@pytest.mark.slow
+def test_first_steps_under_numba_blas_match_legacy(mnist_path, numba_blas, floatX):
+    test_first_steps_match_legacy(mnist_path, floatX)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("floatX", ["float64", "float32"])
+def test_test_py_run_under_numba_blas_matches_legacy(mnist_path, numba_blas, floatX, capsys, tmp_path):
+    test_test_py_run_matches_legacy(mnist_path, floatX, capsys, tmp_path)
 
 
 # -- stop and resume ------------------------------------------------------------------
