@@ -43,7 +43,7 @@ def _mod_m2(v):
 
 
 @njit(cache=True, nogil=True)
-def _draw(state, new_state, values, scale):
+def draw_into(state, new_state, values, scale):
     """Fill ``values`` (flat) from the (n_streams, 6) int32 ``state``, writing the states reached to ``new_state``.
 
     Value ``i`` comes from substream ``i mod n_streams``; a substream that
@@ -86,7 +86,7 @@ def mrg_draw(rstate, n_elements, dtype, scale):
         raise ValueError("an MRG state is an (n_streams, 6) array, got shape %s" % (state.shape,))
     new_state = np.empty_like(state)
     values = np.empty(n_elements, dtype=dtype)
-    _draw(state, new_state, values, dtype.type(scale))
+    draw_into(state, new_state, values, dtype.type(scale))
     return new_state, values
 
 

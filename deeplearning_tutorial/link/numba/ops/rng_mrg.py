@@ -26,10 +26,11 @@ from numba import types
 from numba.np.unsafe.ndarray import to_fixed_tuple
 from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_default_op_cache_key
 
-from deeplearning_tutorial.ops.rng_mrg import M1, M2, NORM32, NORM64, BoxMuller, MRGUniform, MulAdd
+from deeplearning_tutorial.ops.mrg_kernels import draw_into
+from deeplearning_tutorial.ops.rng_mrg import M1, NORM32, NORM64, BoxMuller, MRGUniform, MulAdd
 
 #: Change it when the compiled code below changes, for the disk cache.
-VERSION = 1
+VERSION = 2
 
 #: The C library's functions the compiled code calls, with their Numba signatures.
 _LIBM_SIGNATURES = {
@@ -66,35 +67,6 @@ _logf, _cosf, _sinf, _fmaf = (_LIBM[name] for name in ("logf", "cosf", "sinf", "
 # -- MRG31k3p ------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, nogil=True)
-def mrg_draw_into(rstate, out, norm):
-    """Fill the flat ``out`` from the (n_streams, 6) int32 states ``rstate``; return the new states.
-
-    Value ``i`` is the ``i // n_streams``-th output of substream
-    ``i mod n_streams``, times ``norm`` in ``out``'s dtype; a substream
-    advances once per value it gives.
-    """
-    n_streams = rstate.shape[0]
-    new_state = np.empty((n_streams, 6), dtype=np.int32)
-    n = out.size
-    for j in range(n_streams):
-        x11, x12, x13 = np.int64(rstate[j, 0]), np.int64(rstate[j, 1]), np.int64(rstate[j, 2])
-        x21, x22, x23 = np.int64(rstate[j, 3]), np.int64(rstate[j, 4]), np.int64(rstate[j, 5])
-        for i in range(j, n, n_streams):
-            # each product is below 2**53: no int64 overflow
-            y1 = (x12 * 4194304 + x13 * 129) % M1  # 2**22, 2**7 + 1
-            y2 = (x21 * 32768 + x23 * 32769) % M2  # 2**15, 2**15 + 1
-            x11, x12, x13 = y1, x11, x12
-            x21, x22, x23 = y2, x21, x22
-            d = y1 - y2
-            if d <= 0:
-                d += M1
-            out[i] = out.dtype.type(d) * norm
-        new_state[j, 0], new_state[j, 1], new_state[j, 2] = x11, x12, x13
-        new_state[j, 3], new_state[j, 4], new_state[j, 5] = x21, x22, x23
-    return new_state
-
-
 @register_funcify_default_op_cache_key(MRGUniform)
 def numba_funcify_MRGUniform(op, node, **kwargs):
     ndim = op.ndim
@@ -112,7 +84,9 @@ def numba_funcify_MRGUniform(op, node, **kwargs):
         if n_elements > M1:
             raise ValueError("an MRG draw has at most 2**31 - 1 values")
         values = np.empty(n_elements, dtype=dtype)
-        new_state = mrg_draw_into(rstate, values, norm)
+        new_state = np.empty((rstate.shape[0], 6), dtype=np.int32)
+        # the compiled loop the op's perform runs (ops/mrg_kernels.py), called from this compiled graph
+        draw_into(rstate, new_state, values, norm)
         return new_state, values.reshape(shape)
 
     return mrg_uniform, VERSION
