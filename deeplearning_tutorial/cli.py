@@ -46,7 +46,7 @@ import numpy
 import pytensor
 from pytensor.compile.mode import get_mode, predefined_modes
 
-from deeplearning_tutorial import checkpoints, data, history, modes, progress, runs, saved_models, tutorials
+from deeplearning_tutorial import checkpoints, checks, data, history, modes, progress, runs, saved_models, tutorials
 
 # -- the flags of the tutorial parameters -------------------------------------
 
@@ -213,6 +213,10 @@ def check_outputs(name, args):
         if path and not path.endswith(".npz"):
             raise UsageError(f"{flag} {path}: the file name must end in .npz")
     check_writable_folder("--checkpoint", os.path.dirname(args.resume or args.checkpoint))
+    no_record = getattr(tutorials.chapter_module(name), "NO_TRAINING_RECORD", None)
+    for flag, value in (("--history", args.history), ("--plots", args.plots)):
+        if value and no_record:
+            raise UsageError(f"{flag}: {no_record}")
     if args.history:
         if os.path.splitext(args.history)[1].lower() not in (".json", ".csv"):
             raise UsageError(f"--history {args.history}: the file name must end in .json or .csv")
@@ -416,6 +420,9 @@ def main(name, argv=None):
             return checkpoints.identity(name, kwargs, pytensor.config.floatX, mode, path)
 
         keep_results(name, args, kwargs, run(name, args, kwargs, identity))
+    except checks.ResultCheckFailed as e:
+        # The chapter ran to the end and its own final check failed: say which, as one line.
+        parser.exit(1, f"{parser.prog}: check failed: {e}\n")
     except (UsageError, ValueError, OSError) as e:
         if isinstance(e, BrokenPipeError):
             exit_on_closed_pipe()

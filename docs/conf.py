@@ -69,6 +69,8 @@ html_theme = "furo"
 html_title = "Deep Learning Tutorials on PyTensor"
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
+# Tables too wide for a phone are shown row by row (see _static/tables.js).
+html_js_files = ["tables.js"]
 html_theme_options = {
     "navigation_with_keys": True,
 }

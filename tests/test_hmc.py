@@ -22,7 +22,8 @@ import pytensor
 import pytensor.tensor as TT
 import pytest
 
-from deeplearning_tutorial import checkpoints, hmc
+from deeplearning_tutorial import checkpoints, checks, cli, hmc
+from deeplearning_tutorial.link.numba.mode import NUMBA_BLAS, NumbaBlasLinker
 from deeplearning_tutorial.logs import result_lines
 from deeplearning_tutorial.ops.rng_mrg import MulAdd
 from tests.helpers import LEGACY_DIR, REPO, golden_log
@@ -82,6 +83,28 @@ def test_the_leapfrog_sums_are_fused_as_theano_fused_them():
     numpy.testing.assert_array_equal(minus, exact)
 
 
+@pytest.fixture
+def numba_blas():
+    with pytensor.config.change_flags(mode=NUMBA_BLAS):
+        yield
+
+
+@pytest.mark.slow
+def test_first_draws_under_numba_blas_are_the_historical_draws(numba_blas, floatX, capsys):
+    """``--mode NUMBA_BLAS`` contracts the same sums (`hmc.hmc_mode`) and compiles the MRG ops: the same bits.
+
+    Seconds on a warm Numba cache, but a minute or more of compiling on an empty one: ``slow``.
+    """
+    test_first_draws_are_the_historical_draws(floatX, capsys)
+
+
+def test_the_leapfrog_sums_are_fused_under_numba_blas_too(numba_blas):
+    """The contractions happen before element-wise fusion, which would otherwise hide the sums."""
+    mode = hmc.hmc_mode()
+    assert isinstance(mode.linker, NumbaBlasLinker)
+    test_the_leapfrog_sums_are_fused_as_theano_fused_them()
+
+
 def test_the_sampler_keeps_its_historical_defaults():
     sampler = hmc.HMC_sampler.new_from_shared_positions(pytensor.shared(numpy.zeros((2, 3))), lambda x: (x**2).sum(1))
     assert sampler.stepsize.get_value() == numpy.asarray(0.01, dtype=pytensor.config.floatX)
@@ -100,6 +123,32 @@ def test_bad_flag_is_one_line_and_status_2():
     command = [sys.executable, "-m", "deeplearning_tutorial.hmc", "--burnin", "-3"]
     done = subprocess.run(command, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.strip().endswith("--burnin: must be an integer >= 0, got '-3'")
+
+
+@pytest.mark.parametrize("flag, value", [("--plots", "pictures"), ("--history", "history.csv")])
+def test_plots_and_history_are_refused_up_front(tmp_path, flag, value):
+    """The sampler has no epochs or weights: the flag is refused before anything runs, and nothing is written."""
+    command = [sys.executable, "-m", "deeplearning_tutorial.hmc", flag, value]
+    done = subprocess.run(command, cwd=tmp_path, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"python -m deeplearning_tutorial.hmc: error: {flag}: {hmc.NO_TRAINING_RECORD}"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_final_check_is_one_line_and_status_1(monkeypatch, capsys):
+    """The historical test's asserts, on the command line: the message as one line, not a traceback."""
+    message = "the average acceptance rate ended at 0.1987, more than 0.1 from its target 0.9"
+
+    def test_hmc(burnin=1000, n_samples=1000, dim=5):
+        raise checks.ResultCheckFailed(message)
+
+    monkeypatch.setattr(hmc, "test_hmc", test_hmc)
+    with pytest.raises(SystemExit) as stop:
+        cli.main("hmc", ["--quiet"])
+    assert stop.value.code == 1
+    assert capsys.readouterr().err == f"python -m deeplearning_tutorial.hmc: check failed: {message}\n"
 
 
 def _cpu_seconds(pid):
@@ -159,6 +208,19 @@ def test_the_whole_chain_and_the_printed_lines_are_the_historical_ones(floatX, c
         assert_same_report(lines, golden, STATS_RTOL[floatX])
     else:
         assert lines == golden
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "config, kwargs",
+    [
+        ("default", {}),
+        ("burnin1000.n_samples9000", {"burnin": 1000, "n_samples": 9000, "dim": 5}),
+        ("burnin1000.n_samples4000.dim10", {"burnin": 1000, "n_samples": 4000, "dim": 10}),
+    ],
+)
+def test_the_whole_chain_under_numba_blas_is_the_historical_one(numba_blas, floatX, capsys, config, kwargs):
+    test_the_whole_chain_and_the_printed_lines_are_the_historical_ones(floatX, capsys, config, kwargs)
 
 
 # The dim10 chain runs away (its "covariance" is not positive definite), to

@@ -26,6 +26,7 @@ import pytest
 from deeplearning_tutorial import checkpoints, runs
 from deeplearning_tutorial import rbm as chapter
 from deeplearning_tutorial.data import load_data, read_dataset
+from deeplearning_tutorial.link.numba.mode import NUMBA_BLAS
 from deeplearning_tutorial.logs import parse, result_lines
 from deeplearning_tutorial.modes import tutorial_mode
 from deeplearning_tutorial.ops import rng_mrg
@@ -320,6 +321,81 @@ def test_test_py_run_matches_legacy(mnist_path, floatX, capsys, tmp_path):
         numpy.testing.assert_allclose(costs[:3], expected_costs[:3], rtol=RTOL[floatX])
         assert cost == pytest.approx(expected_cost, rel=EPOCH_COST_RTOL32)
         assert vis_mf.shape == vis_sample.shape == (1, 784) and set(numpy.unique(vis_sample)) <= {0.0, 1.0}
+
+
+LONGER = "rbm.training_epochs3.batch_size100.n_chains5.n_samples3.n_hidden100"
+
+
+@pytest.mark.slow
+def test_a_longer_run_matches_legacy(mnist_path, capsys, tmp_path):
+    """Three PCD-15 epochs at batch 100 with 100 hidden units, then 5 chains x 3 samples (float64).
+
+    Every printed cost to 12 digits; the final persistent chain, the final
+    sampling chain and the four streams' states byte for byte; all four
+    pictures pixel for pixel.  About 3 000 Gibbs steps of 100 x 100 hidden
+    and 100 x 784 visible units, then 3 000 steps of 5 chains: a single
+    flipped binary sample anywhere would part the chains.
+    """
+    kwargs = {"training_epochs": 3, "batch_size": 100, "n_chains": 5, "n_samples": 3, "n_hidden": 100}
+    with pytensor.config.change_flags(floatX="float64"):
+        watched = WatchedRun()
+        with runs.active(watched):
+            chapter.test_rbm(output_folder=str(tmp_path), **kwargs)
+    lines = result_lines(capsys.readouterr().out)
+    golden = golden_log(f"{LONGER}.float64.log")
+    assert len(lines) == len(golden)
+    for line, expected in zip(lines, golden):
+        head, _, value = line.rpartition(" ")
+        ehead, _, evalue = expected.rpartition(" ")
+        assert head == ehead
+        if head.startswith("Training epoch"):
+            assert float(value) == pytest.approx(float(evalue), rel=RTOL["float64"])
+        else:
+            assert value == evalue
+    with open(os.path.join(LEGACY_DIR, f"{LONGER}.float64.json")) as f:
+        record = json.load(f)
+    ours = {}
+    for number, variables in enumerate(watched.updated):
+        for var in variables:
+            ours.setdefault(number, set()).add(sha256(var.get_value()))
+    kept = [
+        (s["function"], s["sha256"])
+        for s in record["shared"]
+        if s["shape"] in ([rng_mrg.MAX_STREAMS, 6], [100, 100], [5, 784])
+    ]
+    assert len(kept) == 4 + 2
+    assert all(digest in ours[number] for number, digest in kept)
+    with open(os.path.join(LEGACY_DIR, f"{LONGER}.float64.images.json")) as f:
+        images = json.load(f)
+    from PIL import Image
+
+    assert len(images) == 4
+    for name, expected in images.items():
+        assert sha256(numpy.asarray(Image.open(os.path.join(tmp_path, name)))) == expected["sha256"], name
+
+
+# -- under NUMBA_BLAS ---------------------------------------------------------------
+# The mode compiles the Gibbs loop, Theano's sigmoid and softplus and the MRG
+# draws with Numba, keeping the NUMPY mode's BLAS products inside the loop, so
+# it computes what NUMPY computes.  Compiling these graphs on an empty cache
+# takes minutes, hence the slow marker.
+
+
+@pytest.fixture
+def numba_blas():
+    with pytensor.config.change_flags(mode=NUMBA_BLAS):
+        yield
+
+
+@pytest.mark.slow
+def test_first_steps_under_numba_blas_match_legacy(mnist_path, numba_blas, floatX):
+    test_first_steps_match_legacy(mnist_path, floatX)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("floatX", ["float64", "float32"])
+def test_test_py_run_under_numba_blas_matches_legacy(mnist_path, numba_blas, floatX, capsys, tmp_path):
+    test_test_py_run_matches_legacy(mnist_path, floatX, capsys, tmp_path)
 
 
 # -- stop and resume ------------------------------------------------------------------

@@ -43,9 +43,10 @@ How Theano used it (and this module does)
 - ``binomial`` (``n=1`` only) is ``uniform < p``; ``normal`` draws an even
   number of uniforms and applies Box-Muller to its two halves.
 
-The op's ``perform`` is the NumPy reference: every substream advances in
-lockstep, one vectorised step for all of them at a time.  Nothing here
-imports a backend.
+`mrg_draw` is the NumPy reference: every substream advances in lockstep,
+one vectorised step for all of them at a time.  The op's ``perform`` calls
+its compiled twin (`deeplearning_tutorial.ops.mrg_kernels`), which makes
+the same integers and floats in one loop.  Nothing here imports a backend.
 """
 
 import ctypes
@@ -64,6 +65,8 @@ from pytensor.graph.op import Op
 from pytensor.scalar import upcast
 from pytensor.tensor.shape import get_vector_length
 from pytensor.tensor.type import TensorType
+
+from deeplearning_tutorial.ops import mrg_kernels
 
 __all__ = ["MRG_RandomStream", "MRG_RandomStreams", "MRGUniform", "BoxMuller", "MulAdd", "guess_n_streams", "M1", "M2"]
 
@@ -206,7 +209,8 @@ class MRGUniform(Op):
         n_elements = math.prod(shape)
         if n_elements > M1:
             raise ValueError("an MRG draw has at most 2**31 - 1 values, not %i" % n_elements)
-        new_state, values = mrg_draw(rstate, n_elements, self.dtype)
+        scale = NORM32 if self.dtype == "float32" else NORM64
+        new_state, values = mrg_kernels.mrg_draw(rstate, n_elements, self.dtype, scale)
         outputs[0][0] = new_state
         outputs[1][0] = values.reshape(shape)
 
@@ -368,9 +372,12 @@ class MulAdd(Op):
         return Apply(self, inputs, [TensorType(self.dtype, shape=tuple(shape))()])
 
     def perform(self, node, inputs, outputs):
+        if self.dtype == "float32":
+            # `_fused_float32`'s arithmetic in one compiled loop
+            outputs[0][0] = mrg_kernels.fused_float32(*inputs)
+            return
         a, b, c = numpy.broadcast_arrays(*inputs)
-        fused = _fused_float32 if self.dtype == "float32" else _fused_float64
-        outputs[0][0] = numpy.asarray(fused(a, b, c), dtype=self.dtype)
+        outputs[0][0] = numpy.asarray(_fused_float64(a, b, c), dtype=self.dtype)
 
     def pullback(self, inputs, outputs, cotangents):
         return [grad_undefined(self, k, v, "the random draws' bounds have no gradient") for k, v in enumerate(inputs)]

@@ -93,6 +93,8 @@ class ChapterTable(SphinxDirective):
             page = DOCS / "chapters" / f"{name}.md"
             if not page.is_file():
                 raise self.error(f"chapter {name!r} has no page: write {page}")
+            # the table shows other pages' front matter: rebuild the index when one of them changes
+            self.env.note_dependency(str(page))
             fields = _front_matter(page)
             missing = {"summary", "test_error"} - set(fields)
             if missing:

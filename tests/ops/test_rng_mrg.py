@@ -16,7 +16,7 @@ import pytensor.tensor as pt
 import pytest
 
 from deeplearning_tutorial.modes import tutorial_mode
-from deeplearning_tutorial.ops import rng_mrg
+from deeplearning_tutorial.ops import mrg_kernels, rng_mrg
 from deeplearning_tutorial.ops.rng_mrg import MRG_RandomStreams, guess_n_streams
 
 FIXTURES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "legacy", "mrg", "*.npz")))
@@ -188,6 +188,80 @@ def test_substreams_are_jumps_of_2_72_steps():
     # and one matrix step is one step of the generator
     new_state, _ = rng_mrg.mrg_draw(base.reshape(1, 6).astype(numpy.int32), 1, "float64")
     assert numpy.array_equal(new_state[0], rng_mrg._apply(one1, one2, state)[0])
+
+
+def _random_states(rng, n_streams):
+    states = numpy.empty((n_streams, 6), dtype=numpy.int32)
+    states[:, :3] = rng.integers(0, rng_mrg.M1, (n_streams, 3))
+    states[:, 3:] = rng.integers(0, rng_mrg.M2, (n_streams, 3))
+    return states
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_compiled_draw_is_the_reference_bit_for_bit(dtype):
+    assert (mrg_kernels._M1, mrg_kernels._M2) == (rng_mrg.M1, rng_mrg.M2)
+    scale = rng_mrg.NORM32 if dtype == "float32" else rng_mrg.NORM64
+    rng = numpy.random.default_rng(20261203)
+    edge = numpy.asarray(
+        [
+            [1, 1, 1, 1, 1, 1],  # x1 == x2: the largest value, M1 * 2**-31
+            [rng_mrg.M1 - 1] * 3 + [rng_mrg.M2 - 1] * 3,  # the largest products in the recurrence
+            [0, 0, 1, 0, 0, 1],
+            [rng_mrg.M1 - 1, 0, 0, 0, 0, rng_mrg.M2 - 1],
+        ],
+        dtype=numpy.int32,
+    )
+    for states in [edge, _random_states(rng, 1), _random_states(rng, 7), _random_states(rng, 15360)]:
+        n_streams = len(states)
+        for n in sorted({0, 1, n_streams - 1, n_streams, n_streams + 3, 4 * n_streams + 1, 15680}):
+            want_state, want = rng_mrg.mrg_draw(states, n, dtype)
+            got_state, got = mrg_kernels.mrg_draw(states, n, dtype, scale)
+            assert got.dtype == want.dtype and got_state.dtype == want_state.dtype == numpy.int32
+            assert numpy.array_equal(got_state, want_state), (n_streams, n)
+            assert numpy.array_equal(got, want), (n_streams, n, (got != want).sum())
+    # the input state is left as it was
+    before = edge.copy()
+    mrg_kernels.mrg_draw(edge, 50, dtype, scale)
+    assert numpy.array_equal(edge, before)
+
+
+def test_the_op_draws_with_the_compiled_loop_what_the_reference_draws():
+    states = _random_states(numpy.random.default_rng(7), 40)
+    size = pt.tensor("size", dtype="int64", shape=(2,))
+    for dtype in ("float32", "float64"):
+        new_state, u = rng_mrg.MRGUniform(dtype, 2)(pt.as_tensor_variable(states), size)
+        f = pytensor.function([size], [new_state, u], mode=tutorial_mode())
+        got_state, got = f([9, 13])
+        want_state, want = rng_mrg.mrg_draw(states, 9 * 13, dtype)
+        assert numpy.array_equal(got_state, want_state) and numpy.array_equal(got, want.reshape(9, 13))
+
+
+def test_the_compiled_float32_multiply_add_is_the_reference_bit_for_bit():
+    rng = numpy.random.default_rng(11)
+    # every kind of float32: random bit patterns (NaNs, infinities, subnormals included)
+    x = rng.integers(-(2**31), 2**31, (3, 20000), dtype=numpy.int64).astype(numpy.int32).view(numpy.float32)
+    edge = numpy.asarray([0, -0.0, numpy.inf, -numpy.inf, numpy.nan, 1e-45, 1.1754944e-38, 3.4028235e38, 1, 0.1, -3])
+    a, b, c = numpy.meshgrid(edge, edge, edge, indexing="ij")
+    cases = [
+        (x[0], x[1], x[2]),
+        (a.astype(numpy.float32), b.astype(numpy.float32), c.astype(numpy.float32)),
+        (x[0, :15].reshape(3, 5), x[1, :1].reshape(1, 1), x[2, :15].reshape(3, 5)),  # HMC's step size times a gradient
+        (x[0, :4].reshape(4, 1), x[1, :5].reshape(1, 5), x[2, :1]),
+        (x[0, :0].reshape(0, 3), x[1, :3], x[2, :1]),
+    ]
+    with numpy.errstate(all="ignore"):
+        for a, b, c in cases:
+            want = rng_mrg._fused_float32(*numpy.broadcast_arrays(a, b, c))
+            got = mrg_kernels.fused_float32(a, b, c)
+            assert got.dtype == numpy.float32 and got.shape == want.shape
+            assert numpy.array_equal(got.view(numpy.int32), want.view(numpy.int32))
+    # through the op
+    va, vb, vc = (pt.matrix(name, dtype="float32") for name in "abc")
+    f = pytensor.function([va, vb, vc], rng_mrg.MulAdd("float32")(va, vb, vc), mode=tutorial_mode())
+    args = x[0, :12].reshape(4, 3), numpy.full((1, 1), 0.1, numpy.float32), x[2, :12].reshape(4, 3)
+    with numpy.errstate(all="ignore"):
+        want = rng_mrg._fused_float32(*numpy.broadcast_arrays(*args))
+    assert numpy.array_equal(f(*args).view(numpy.int32), want.view(numpy.int32))
 
 
 def test_guess_n_streams():

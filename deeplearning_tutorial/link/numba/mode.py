@@ -13,7 +13,9 @@ each one BLAS call as in Theano's C code) and turns fast-math off, so the
 compiled graph is the ``NUMPY`` mode's graph, computed with Theano's
 arithmetic.  It also computes ``sum(W ** 2)`` in one pass, with the
 ``NUMPY`` mode's rewrite (`deeplearning_tutorial.link.numpy.reductions`,
-compiled by `reductions`).
+compiled by `reductions`), and sigmoid and softplus with Theano's
+cut-offs and C library functions (`deeplearning_tutorial.link.numpy.sigmoid`,
+compiled by `sigmoid`).
 
 Defining the mode loads no Numba code: the implementations are registered
 (`deeplearning_tutorial.link.numba.register`) when a graph is compiled in it.
@@ -27,6 +29,11 @@ from pytensor.link.numba.linker import NumbaLinker
 
 from deeplearning_tutorial.link.numba import register
 from deeplearning_tutorial.link.numpy.reductions import local_sum_of_squares
+from deeplearning_tutorial.link.numpy.sigmoid import local_theano_sigmoid
+
+#: Where a rewrite that must see the element-wise nodes one by one goes: after
+#: the rewrites that flatten sums and products (48), before element-wise fusion (49).
+BEFORE_FUSION = 48.5
 
 
 class NumbaBlasLinker(NumbaLinker):
@@ -49,6 +56,22 @@ class NumbaBlasLinker(NumbaLinker):
             return super().jit_compile(fn_and_cache)
 
 
-NUMBA_BLAS = Mode(NumbaBlasLinker(), RewriteDatabaseQuery(include=["fast_run", "numba"])).register(
-    (dfs_rewriter(local_sum_of_squares), 2.5)  # after the specialize phase, before element-wise fusion
+class NumbaBlasMode(Mode):
+    """A mode that keeps the BLAS rewrites when asked to exclude them (they are what it is for).
+
+    PyTensor's Numba ``Scan`` rewrites its inner graph with the scan's mode
+    less every rewrite the ``NUMBA`` mode leaves out, the BLAS ones among
+    them, so a loop would compute its products and updates otherwise than
+    the same graph outside a loop, and than the ``NUMPY`` mode's loop.
+    """
+
+    def excluding(self, *tags):
+        return super().excluding(*(tag for tag in tags if tag != "BlasOpt"))
+
+
+NUMBA_BLAS = NumbaBlasMode(NumbaBlasLinker(), RewriteDatabaseQuery(include=["fast_run", "numba"])).register(
+    (dfs_rewriter(local_sum_of_squares), 2.5),  # after the specialize phase, before element-wise fusion
+    # once the specialize phase has made its softplus terms; a fused loop
+    # would hide the sigmoid nodes (and TheanoSigmoid has no C code, so it is never fused)
+    (dfs_rewriter(local_theano_sigmoid), BEFORE_FUSION),
 )

@@ -16,7 +16,9 @@ too).  A small product, such as a minibatch of 20 rows times a layer's
 weights, runs on one BLAS thread anyway: split across BLAS's threads it
 saves little on idle cores, and when other programs share the cores the
 threads wait for each other (a whole autoencoder step is then tens of
-times slower).  Its Numba counterpart is `deeplearning_tutorial.link.numba.blas`.
+times slower).  Nor does a weight update of that size go to the
+package's own threads: its blocks of rows run on the calling thread
+(`_gemm_blocks`).  This module's Numba counterpart is `deeplearning_tutorial.link.numba.blas`.
 """
 
 import contextlib
@@ -62,13 +64,41 @@ def _row_major(a):
     return np.ascontiguousarray(a), False
 
 
-def _product_into(z, alpha, x, y, beta, split):
-    """``z = alpha * x @ y + beta * z`` for a C-contiguous ``z``: one BLAS call, or blocks of rows on every core."""
+def _gemm_blocks(x, y):
+    """How `BlasGemm` computes ``x @ y``: (in blocks of rows, the blocks on every core).
+
+    Asked before `_blas_threads`, which puts a small product inside
+    `blas_kernels.one_thread`.  Such a product is computed in the blocks of
+    rows that `_split` would give it there, one BLAS call per block as on
+    the cores: in float32, BLAS rounds a block of `ROW_BLOCK` rows
+    differently from the whole matrix, and these are the sums the weight
+    updates have always had.  But the blocks run one after the other on
+    the calling thread: handing a few milliseconds' work to another thread
+    costs more than it saves, most of all when other programs share the
+    cores.  Only inside the virtual machine's `one_thread` (a convolution's
+    graph), where the products are large, do the blocks go to every core.
+    """
+    vm_one_thread = blas_kernels.inside_one_thread()
+    small = x.shape[0] * x.shape[1] * y.shape[1] < _ONE_THREAD_MAX_WORK
+    blocks = _split(x, y, vm_one_thread or small)
+    return blocks, blocks and vm_one_thread
+
+
+def _product_into(z, alpha, x, y, beta, split, on_cores=True):
+    """``z = alpha * x @ y + beta * z`` for a C-contiguous ``z``: one BLAS call, or blocks of rows (``split``).
+
+    The blocks run on every core when ``on_cores``, else one after the
+    other on the calling thread; either way the same BLAS calls, so the
+    same values.
+    """
     blas_kernels.load()
     (x, transpose_x), (y, transpose_y) = _row_major(x), _row_major(y)
     alpha, beta = float(alpha), float(beta)
-    if split:
-        threads.split(blas_kernels.gemm_rows, -(-len(z) // ROW_BLOCK), z, alpha, x, transpose_x, y, transpose_y, beta)
+    n_blocks = -(-len(z) // ROW_BLOCK)
+    if split and on_cores:
+        threads.split(blas_kernels.gemm_rows, n_blocks, z, alpha, x, transpose_x, y, transpose_y, beta)
+    elif split:
+        blas_kernels.gemm_rows(z, alpha, x, transpose_x, y, transpose_y, beta, 0, n_blocks)
     else:
         blas_kernels.gemm_rows_major(z, alpha, x, transpose_x, y, transpose_y, beta)
 
@@ -76,7 +106,7 @@ def _product_into(z, alpha, x, y, beta, split):
 class BlasGemm(Gemm):
     """PyTensor's ``Gemm``, ``b * z + a * dot(x, y)``, computed by one BLAS call (in place if ``inplace``).
 
-    Inside `blas_kernels.one_thread` a large product is split by rows across the cores.
+    Or by blocks of rows (`_gemm_blocks`), on every core inside the virtual machine's `blas_kernels.one_thread`.
     """
 
     def perform(self, node, inputs, output_storage):
@@ -86,9 +116,10 @@ class BlasGemm(Gemm):
         blas_kernels.load()
         a, b = z.dtype.type(a), z.dtype.type(b)
         out = blas_kernels.gemm_output(z, (x.shape[0], y.shape[1]), self.inplace)
+        blocks, on_cores = _gemm_blocks(x, y)
         with _blas_threads(x, y):
             if out.flags.c_contiguous:
-                _product_into(out, a, x, y, b, _split(x, y, blas_kernels.inside_one_thread()))
+                _product_into(out, a, x, y, b, blocks, on_cores)
             else:
                 blas_kernels.gemm_into(out, a, x, y, b)
         output_storage[0][0] = out

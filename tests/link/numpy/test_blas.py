@@ -119,3 +119,35 @@ def test_small_products_run_on_one_blas_thread(monkeypatch):
     seen.clear()
     numpy.testing.assert_array_equal(fn(a, b), real_dot(a, b))
     assert seen == [True]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_minibatch_weight_update_runs_its_row_blocks_on_the_calling_thread(monkeypatch, dtype):
+    """dA's update of its 784x500 weights from 20 rows: the blocks of rows, bit for bit, without other threads.
+
+    In float32 a block of rows rounds differently from the whole product,
+    so the blocks are kept; only where they run changes.
+    """
+    monkeypatch.setattr(threads, "THREADS", 2)
+    rng = numpy.random.default_rng(8)
+    W = pytensor.shared(rng.standard_normal((784, 500)).astype(dtype))
+    x, h = T.matrix("x", dtype=dtype), T.matrix("h", dtype=dtype)
+    step = pytensor.function([x, h], [], updates=[(W, W - numpy.asarray(0.1, dtype) * T.dot(x.T, h))], mode=NUMPY)
+    assert [type(n.op) for n in step.maker.fgraph.toposort() if "Gemm" in type(n.op).__name__] == [BlasGemm]
+    xv, hv = rng.standard_normal((20, 784)).astype(dtype), rng.standard_normal((20, 500)).astype(dtype)
+    w0 = W.get_value()
+    assert blas._gemm_blocks(xv.T, hv) == (True, False)
+    with blas_kernels.one_thread():
+        assert blas._gemm_blocks(xv.T, hv) == (True, True)
+        on_cores = w0.copy()
+        blas._product_into(on_cores, -0.1, xv.T, hv, 1.0, split=True, on_cores=True)
+    handed_out = []
+    real_split = threads.split
+    monkeypatch.setattr(threads, "split", lambda *args, **kw: handed_out.append(args) or real_split(*args, **kw))
+    step(xv, hv)
+    assert handed_out == []
+    numpy.testing.assert_array_equal(W.get_value(), on_cores)
+    # a product too large for one BLAS thread is one BLAS call, as before
+    assert blas._gemm_blocks(numpy.ones((784, 2000)), numpy.ones((2000, 500))) == (False, False)
+    monkeypatch.setattr(threads, "THREADS", 1)
+    assert blas._gemm_blocks(xv.T, hv) == (False, False)

@@ -46,8 +46,10 @@ def values(dtype):
     around_cutoffs = [
         c + d for c in (-745, -709, -103, -88, 14, 15, 16, 19) for d in (-0.5, 0.0, 0.5)
     ]  # each a float32 too
-    special = [-1e4, -0.0, 0.0, 1e4, numpy.inf, -numpy.inf, numpy.nan]
-    return numpy.concatenate([special, around_cutoffs, rng.uniform(-40, 40, 3000), rng.standard_normal(2999)]).astype(
+    info = numpy.finfo(dtype)
+    tiny = [info.tiny, info.smallest_subnormal, info.eps, info.max]
+    special = [-1e4, -0.0, 0.0, 1e4, numpy.inf, -numpy.inf, numpy.nan] + tiny + [-t for t in tiny]
+    return numpy.concatenate([special, around_cutoffs, rng.uniform(-40, 40, 3000), rng.standard_normal(2991)]).astype(
         dtype
     )
 
