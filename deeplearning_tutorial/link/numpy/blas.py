@@ -25,7 +25,8 @@ import contextlib
 
 import numpy as np
 from pytensor.graph.rewriting.basic import node_rewriter
-from pytensor.tensor.blas import Dot22, Gemm
+from pytensor.tensor.blas import Dot22, Gemm, Gemv
+from scipy.linalg import get_blas_funcs
 
 from deeplearning_tutorial.ops import blas_kernels, threads
 from deeplearning_tutorial.ops.blas_kernels import BLAS_DTYPES, ROW_BLOCK
@@ -138,11 +139,42 @@ class BlasDot22(Dot22):
         output_storage[0][0] = z
 
 
-@node_rewriter([Gemm, Dot22])
+class TheanoGemv(Gemv):
+    """PyTensor's ``Gemv``, ``beta * y + alpha * dot(A, x)``, with the BLAS call Theano's C code made.
+
+    ``gemv`` sums in another order when told to transpose: Theano called it
+    on ``A`` as it lies in memory (no transpose for a column-major ``A``,
+    such as the transposed minibatch in a bias gradient, a transpose for a
+    row-major one), where PyTensor's ``perform`` always transposes, so
+    that its results part from Theano's in the last bit for about four
+    outputs in ten.
+    """
+
+    def perform(self, node, inputs, output_storage):
+        y, alpha, A, x, beta = inputs
+        if y.dtype.name not in BLAS_DTYPES or 0 in A.shape or A.dtype != y.dtype or x.dtype != y.dtype:
+            return super().perform(node, inputs, output_storage)
+        if A.shape != (y.shape[0], x.shape[0]):
+            raise ValueError(f"gemv: shapes do not match, y: {y.shape}, A: {A.shape}, x: {x.shape}")
+        gemv = get_blas_funcs("gemv", dtype=y.dtype)
+        if not self.inplace:
+            y = y.copy()
+        if beta == 0:
+            y.fill(0)  # BLAS may leave a NaN of y in place when beta is 0
+        if A.strides[0] == A.itemsize:  # column-major: as it lies
+            out = gemv(alpha, A, x, beta, y, trans=0, overwrite_y=True)
+        else:  # row-major, or a copy made row-major: the transpose of a column-major matrix
+            out = gemv(alpha, np.ascontiguousarray(A).T, x, beta, y, trans=1, overwrite_y=True)
+        output_storage[0][0] = out
+
+
+@node_rewriter([Gemm, Dot22, Gemv])
 def local_blas_gemm(fgraph, node):
-    """``Gemm`` -> `BlasGemm`, keeping its in-place flag, and ``Dot22`` -> `BlasDot22`."""
+    """``Gemm`` -> `BlasGemm`, keeping its in-place flag; ``Dot22`` -> `BlasDot22`; ``Gemv`` -> `TheanoGemv`."""
     if type(node.op) is Gemm:
         return BlasGemm(inplace=node.op.inplace).make_node(*node.inputs).outputs
     if type(node.op) is Dot22:
         return BlasDot22().make_node(*node.inputs).outputs
+    if type(node.op) is Gemv:
+        return TheanoGemv(inplace=node.op.inplace).make_node(*node.inputs).outputs
     return None

@@ -151,3 +151,40 @@ def test_a_minibatch_weight_update_runs_its_row_blocks_on_the_calling_thread(mon
     assert blas._gemm_blocks(numpy.ones((784, 2000)), numpy.ones((2000, 500))) == (False, False)
     monkeypatch.setattr(threads, "THREADS", 1)
     assert blas._gemm_blocks(xv.T, hv) == (False, False)
+
+
+@pytest.mark.parametrize("layout", ["column-major", "row-major", "strided"])
+def test_gemv_calls_blas_on_the_matrix_as_it_lies(layout):
+    """``Gemv`` -> `TheanoGemv`: no transpose for a column-major matrix, as Theano's C code called it.
+
+    A bias gradient's product, the transposed minibatch times a vector, is
+    column-major; BLAS's transposing kernel adds in another order.
+    """
+    from scipy.linalg import blas as scipy_blas
+
+    from deeplearning_tutorial.link.numpy.blas import TheanoGemv
+
+    rng = numpy.random.default_rng(0)
+    x_value = rng.uniform(0, 1, size=(300, 784))
+    X = pytensor.shared(x_value)
+    pick = {
+        "column-major": lambda m: m[:100].T,  # 784 x 100
+        "row-major": lambda m: m[:, :100],  # 300 x 100
+        "strided": lambda m: m[::2, ::3].T[:, :100],  # 262 x 100, neither
+    }[layout]
+    A = pick(x_value)
+    y = pytensor.shared(numpy.zeros(A.shape[0]))
+    v = T.vector("v")
+    f = pytensor.function([v], [], updates=[(y, y - 0.1 * T.dot(pick(X), v))], mode=NUMPY)
+    assert any(isinstance(n.op, TheanoGemv) for n in f.maker.fgraph.toposort())
+    v_value = rng.uniform(-1, 1, size=100)
+    f(v_value)
+    zeros = numpy.zeros(A.shape[0])
+    if layout == "column-major":
+        expected = scipy_blas.dgemv(-0.1, A, v_value, 1.0, zeros, trans=0)
+        # the transposing kernel on the same numbers: other last bits for many outputs
+        assert (scipy_blas.dgemv(-0.1, A.T, v_value, 1.0, zeros, trans=1) != expected).sum() > 10
+    else:
+        expected = scipy_blas.dgemv(-0.1, numpy.ascontiguousarray(A).T, v_value, 1.0, zeros, trans=1)
+    numpy.testing.assert_array_equal(y.get_value(), expected)
+    numpy.testing.assert_allclose(y.get_value(), -0.1 * (A @ v_value), rtol=1e-12)
