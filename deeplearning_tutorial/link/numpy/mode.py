@@ -22,7 +22,7 @@ from pytensor.tensor.special import LogSoftmax, Softmax
 from deeplearning_tutorial.link.numpy.blas import local_blas_gemm
 from deeplearning_tutorial.link.numpy.elemwise import local_ufunc_elemwise
 from deeplearning_tutorial.link.numpy.minibatch import STATIC_SLICES_POSITION, static_length_slices
-from deeplearning_tutorial.link.numpy.reductions import local_sum_in_order, local_sum_of_squares
+from deeplearning_tutorial.link.numpy.reductions import local_sum_of_squares
 from deeplearning_tutorial.link.numpy.sigmoid import local_theano_sigmoid
 from deeplearning_tutorial.link.numpy.vm import NumpyVMLinker
 
@@ -50,9 +50,6 @@ NUMPY_REWRITES = {
     # rewrites (50.2) have made the Gemm nodes in place; Gemm and Dot22 split
     # across the cores when the call keeps BLAS on one thread.
     "blas_gemm": (dfs_rewriter(local_blas_gemm), 70.5),
-    # float64 sums added in Theano's order (reductions.py), once the other
-    # rewrites have settled which sums there are.
-    "sum_in_order": (dfs_rewriter(local_sum_in_order), 70.3),
     # Sigmoid and softplus as Theano computed them (sigmoid.py), before the
     # element-wise nodes become UfuncElemwise.
     "theano_sigmoid": (dfs_rewriter(local_theano_sigmoid), 70.4),
