@@ -151,6 +151,19 @@ def test_one_epoch_matches_legacy(mnist_path, floatX, capsys, tmp_path):
 
 
 @pytest.mark.slow
+def test_one_epoch_under_numba_blas_matches_legacy(mnist_path, capsys, tmp_path):
+    """The mode the chapter's page names for speed prints test.py's float64 lines and draws the same images.
+
+    Slow: compiling the graphs with Numba on an empty cache takes minutes.
+    """
+    from deeplearning_tutorial.link.numba.mode import NUMBA_BLAS
+
+    with pytensor.config.change_flags(floatX="float64", mode=NUMBA_BLAS):
+        lines = run_tutorial(capsys, chapter.test_dA, training_epochs=1, output_folder=str(tmp_path))
+    assert_run_matches_legacy(lines, "dA.training_epochs1", "float64", tmp_path)
+
+
+@pytest.mark.slow
 def test_default_run_matches_legacy(mnist_path, capsys, tmp_path):
     """The whole default run (15 epochs of each model, 75 000 steps) in float64: every cost and both images.
 
