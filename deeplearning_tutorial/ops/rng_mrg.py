@@ -51,6 +51,7 @@ the same integers and floats in one loop.  Nothing here imports a backend.
 
 import ctypes
 import ctypes.util
+import functools
 import math
 import warnings
 from fractions import Fraction
@@ -222,9 +223,15 @@ class MRGUniform(Op):
         return [grad_undefined(self, k, inp, "random draws have no gradient") for k, inp in enumerate(inputs)]
 
 
+@functools.cache
+def c_math_library():
+    """The C library's math functions (``libm``), loaded once: the reference and the Numba backend call the same."""
+    return ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+
+
 def _libm_float32():
     """The C library's float32 log, cos and sin (Theano's compiled float32 graphs called these)."""
-    libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+    libm = c_math_library()
     funcs = []
     for name in ("logf", "cosf", "sinf"):
         f = getattr(libm, name)
@@ -333,8 +340,7 @@ def _fused_float64(a, b, c):
     global _FMA64
     if _FMA64 is None:
         try:
-            libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
-            f = libm.fma
+            f = c_math_library().fma
             f.restype, f.argtypes = ctypes.c_double, [ctypes.c_double] * 3
             _FMA64 = numpy.frompyfunc(f, 3, 1)
         except (OSError, AttributeError):

@@ -17,7 +17,6 @@ Each compiles to nopython code that gives the bits of the op's NumPy
 """
 
 import ctypes
-import ctypes.util
 
 import llvmlite.binding
 import numba
@@ -27,7 +26,7 @@ from numba.np.unsafe.ndarray import to_fixed_tuple
 from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_default_op_cache_key
 
 from deeplearning_tutorial.ops.mrg_kernels import draw_into
-from deeplearning_tutorial.ops.rng_mrg import M1, NORM32, NORM64, BoxMuller, MRGUniform, MulAdd
+from deeplearning_tutorial.ops.rng_mrg import M1, NORM32, NORM64, BoxMuller, MRGUniform, MulAdd, c_math_library
 
 #: Change it when the compiled code below changes, for the disk cache.
 VERSION = 2
@@ -51,7 +50,7 @@ def libm():
     Each name is bound to the address of the function ``ctypes`` loads, the
     one the NumPy reference calls, so the JIT links that function.
     """
-    library = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+    library = c_math_library()
     functions = {}
     for name, signature in _LIBM_SIGNATURES.items():
         llvmlite.binding.add_symbol(name, ctypes.cast(getattr(library, name), ctypes.c_void_p).value)
