@@ -155,6 +155,11 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.epochs < 2:
         parser.error(f"--epochs must be at least 2: the first epoch is not timed (got {args.epochs})")
+    return check_shared_options(parser, args)
+
+
+def check_shared_options(parser, args):
+    """The checks of the options that `run` and `steps` share (--threads, --theano) and of the working folder."""
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be at least 1 (got {args.threads})")
     if args.theano and (":" not in args.theano or not os.path.isdir(args.theano.split(":", 1)[1])):
@@ -162,6 +167,14 @@ def parse_args(argv):
     if not os.path.isfile(os.path.join("benchmarks", "__main__.py")):
         parser.error("run it from the repository's root folder, where benchmarks/ is")
     return args
+
+
+def measured_env(threads):
+    """The environment of every measured process: this one's, with ``threads`` threads for each library if given."""
+    env = dict(os.environ)
+    if threads:
+        env.update({name: str(threads) for name in THREAD_VARIABLES})
+    return env
 
 
 def main(argv=None):
@@ -172,9 +185,7 @@ def main(argv=None):
     when = time.gmtime()
     path = args.json or RESULTS_PATH.format(date=time.strftime("%Y-%m-%d", when))
     load_at_start = os.getloadavg()
-    env = dict(os.environ)
-    if args.threads:
-        env.update({name: str(args.threads) for name in THREAD_VARIABLES})
+    env = measured_env(args.threads)
     with_torch = not args.no_torch and importlib.util.find_spec("torch") is not None
     record = results.new_record(
         date=time.strftime("%Y-%m-%dT%H:%M:%SZ", when),

@@ -25,7 +25,16 @@ import tempfile
 import time
 
 from benchmarks import results
-from benchmarks.run import DEFAULT_MODE, THREAD_VARIABLES, MeasurementError, caches_in, start, theano_version
+from benchmarks.run import (
+    DEFAULT_MODE,
+    THREAD_VARIABLES,
+    MeasurementError,
+    caches_in,
+    check_shared_options,
+    measured_env,
+    start,
+    theano_version,
+)
 
 #: Where the JSON goes when ``--json`` is not given (the date is filled in).
 RESULTS_PATH = os.path.join("benchmarks", "results", "{date}-steps.json")
@@ -184,13 +193,7 @@ def parse_args(argv):
         parser.error(f"--calls must be at least 5 (got {args.calls})")
     if args.budget <= 0:
         parser.error(f"--budget must be a positive number of seconds (got {args.budget})")
-    if args.threads is not None and args.threads < 1:
-        parser.error(f"--threads must be at least 1 (got {args.threads})")
-    if args.theano and (":" not in args.theano or not os.path.isdir(args.theano.split(":", 1)[1])):
-        parser.error(f"--theano {args.theano}: give PYTHON:CODE_DIR, CODE_DIR the folder of the historical code")
-    if not os.path.isfile(os.path.join("benchmarks", "__main__.py")):
-        parser.error("run it from the repository's root folder, where benchmarks/ is")
-    return args
+    return check_shared_options(parser, args)
 
 
 def runners(name, args, env):
@@ -227,9 +230,7 @@ def main(argv=None):
     when = time.gmtime()
     path = args.json or RESULTS_PATH.format(date=time.strftime("%Y-%m-%d", when))
     load_at_start = os.getloadavg()
-    env = dict(os.environ)
-    if args.threads:
-        env.update({name: str(args.threads) for name in THREAD_VARIABLES})
+    env = measured_env(args.threads)
     record = results.new_record(
         date=time.strftime("%Y-%m-%dT%H:%M:%SZ", when),
         command=shlex.join(["python", "-m", "benchmarks", "steps", *argv]),
