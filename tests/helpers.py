@@ -11,6 +11,7 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 
+from deeplearning_tutorial import runs
 from deeplearning_tutorial.logs import golden_text, result_lines
 from deeplearning_tutorial.modes import NUMPY
 
@@ -187,3 +188,31 @@ def assert_same_as_reference_mode(inputs, outputs, values, mode, reference=NUMPY
     expected = compiled(inputs, outputs, reference)(*values)
     for value, want in zip(got, expected):
         assert_close(value, want, want.dtype.name)
+
+
+class OutputsRun(runs.Run):
+    """Keeps every output of every compiled function, and the compiled functions themselves."""
+
+    def __init__(self):
+        self.functions = []
+
+    def function(self, *args, **kwargs):
+        fn = super().function(*args, **kwargs)
+        outputs = []
+        self.functions.append((fn, outputs))
+
+        def call(*inputs, **named):
+            value = fn(*inputs, **named)
+            outputs.append(float(value))
+            return value
+
+        return call
+
+    def updated(self):
+        """(function number, shared variable) for every shared variable a function updates, each once."""
+        seen = []
+        for number, (fn, _) in enumerate(self.functions):
+            for var in (i.variable for i in fn.maker.inputs if i.update is not None):
+                if all(var is not v for _, v in seen):
+                    seen.append((number, var))
+        return seen

@@ -65,7 +65,7 @@ from deeplearning_tutorial import DBN as chapter
 from deeplearning_tutorial import checkpoints, cli, data, history, logs, predict, runs, saved_models
 from deeplearning_tutorial.data import load_data
 from deeplearning_tutorial.ops import rng_mrg
-from tests.helpers import LEGACY_DIR, PERCENT, REPO, golden_log
+from tests.helpers import LEGACY_DIR, PERCENT, REPO, OutputsRun, golden_log
 
 RECORD = "DBN.pretraining_epochs1.training_epochs1.batch_size300"
 LONGER = "DBN.pretraining_epochs2.training_epochs6.batch_size300"
@@ -412,41 +412,13 @@ def test_save_model_and_predict(whole_run):
 # -- whole runs against the historical ones ----------------------------------------
 
 
-class RecordingRun(runs.Run):
-    """Keeps every output of every compiled function, and the compiled functions themselves."""
-
-    def __init__(self):
-        self.functions = []
-
-    def function(self, *args, **kwargs):
-        fn = super().function(*args, **kwargs)
-        outputs = []
-        self.functions.append((fn, outputs))
-
-        def call(*inputs, **named):
-            value = fn(*inputs, **named)
-            outputs.append(float(value))
-            return value
-
-        return call
-
-    def updated(self):
-        """(function number, shared variable) for every shared variable a function updates, each once."""
-        seen = []
-        for number, (fn, _) in enumerate(self.functions):
-            for var in (i.variable for i in fn.maker.inputs if i.update is not None):
-                if all(var is not v for _, v in seen):
-                    seen.append((number, var))
-        return seen
-
-
 def check_against_legacy(name, floatX, kwargs, capsys, rtol_bottom=RTOL_DRIFT):
     """Run test_DBN(**kwargs) and compare its lines, outputs, streams and parameters with the record ``name``.
 
     ``rtol_bottom``: the tolerance on the two lower layers' printed epoch
     costs (their first 100 outputs, all in their first epoch, keep `RTOL_DRIFT`).
     """
-    run = RecordingRun()
+    run = OutputsRun()
     with pytensor.config.change_flags(floatX=floatX), runs.active(run):
         chapter.test_DBN(**kwargs)
     out, err = capsys.readouterr()

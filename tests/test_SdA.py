@@ -45,7 +45,7 @@ from deeplearning_tutorial import SdA as chapter
 from deeplearning_tutorial import checkpoints, data, history, logs, predict, runs
 from deeplearning_tutorial.data import load_data
 from deeplearning_tutorial.ops import rng_mrg
-from tests.helpers import LEGACY_DIR, REPO, golden_log
+from tests.helpers import LEGACY_DIR, REPO, OutputsRun, golden_log
 
 RECORD = "SdA.pretraining_epochs1.training_epochs1.batch_size300"
 RTOL = {"float64": 1e-13, "float32": 1e-6}
@@ -307,38 +307,10 @@ def test_predict_rebuilds_the_fine_tuned_network(mnist_path, tmp_path, capsys):
 # -- the run of the historical test.py ------------------------------------------------
 
 
-class RecordingRun(runs.Run):
-    """Keeps every output of every compiled function, and the compiled functions themselves."""
-
-    def __init__(self):
-        self.functions = []
-
-    def function(self, *args, **kwargs):
-        fn = super().function(*args, **kwargs)
-        outputs = []
-        self.functions.append((fn, outputs))
-
-        def call(*inputs, **named):
-            value = fn(*inputs, **named)
-            outputs.append(float(value))
-            return value
-
-        return call
-
-    def updated(self):
-        """(function number, shared variable) for every shared variable a function updates, each once."""
-        seen = []
-        for number, (fn, _) in enumerate(self.functions):
-            for var in (i.variable for i in fn.maker.inputs if i.update is not None):
-                if all(var is not v for _, v in seen):
-                    seen.append((number, var))
-        return seen
-
-
 @pytest.mark.slow
 def test_one_pretraining_and_fine_tuning_epoch_match_legacy(mnist_path, floatX, capsys):
     """test.py's run, ``test_SdA(pretraining_epochs=1, training_epochs=1, batch_size=300)``."""
-    run = RecordingRun()
+    run = OutputsRun()
     with runs.active(run):
         chapter.test_SdA(pretraining_epochs=1, training_epochs=1, batch_size=300)
     assert_run_matches_legacy(run, capsys, RECORD, floatX)
@@ -350,7 +322,7 @@ LONGER = "SdA.pretraining_epochs2.training_epochs4.batch_size100"
 @pytest.mark.slow
 def test_a_longer_run_matches_legacy(mnist_path, capsys):
     """Two pretraining epochs a layer and four fine-tuning epochs at batch 100, float64: 5 000 steps."""
-    run = RecordingRun()
+    run = OutputsRun()
     with pytensor.config.change_flags(floatX="float64"), runs.active(run):
         chapter.test_SdA(pretraining_epochs=2, training_epochs=4, batch_size=100)
     assert_run_matches_legacy(run, capsys, LONGER, "float64")
