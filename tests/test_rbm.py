@@ -327,12 +327,6 @@ LONGER = "rbm.training_epochs3.batch_size100.n_chains5.n_samples3.n_hidden100"
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the free energy's sum is pairwise where Theano's was sequential, and the hidden bias's and the "
-    "weights' gradients divide by the batch size where Theano multiplied by its reciprocal; the last-bit "
-    "differences grow to 1.6e-10 in the first epoch's cost (docs/parity.md, The RBM)",
-)
 def test_a_longer_run_matches_legacy(mnist_path, capsys, tmp_path):
     """Three PCD-15 epochs at batch 100 with 100 hidden units, then 5 chains x 3 samples (float64).
 

@@ -11,14 +11,19 @@ to Theano's draws).
 `rng_mrg._fused_float32` (``MulAdd`` in float32, which HMC's leap-frog
 steps use on arrays of a few values) takes about ten NumPy calls;
 `fused_float32` makes the same float64 operations on each element in one
-loop.
+loop.  In float64 (``MulAdd`` in float64, and Theano's contracted updates of
+`deeplearning_tutorial.link.numpy.contraction`), `fused_float64` rounds each
+``a * b + c`` once with LLVM's ``fma``, which the compiler emits as the
+machine's instruction or, without one, as the C library's ``fma``.
 
 Compiled by Numba and cached on disk (``cache=True``): only the first run
 on a machine compiles them, once per dtype.
 """
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 # The moduli of `rng_mrg` (M1 = 2**31 - 1, M2 = 2**31 - 21069), repeated so that
 # this module needs nothing from the op's; a test checks that they agree.
@@ -114,13 +119,13 @@ def _fused_float32_loop(a, step_a, b, step_b, c, step_c, out):
         out[i] = np.float32(word[0])
 
 
-def _flat(x, shape):
-    """``x`` broadcast to ``shape`` as (a flat float32 array, its step): step 0 for a single value."""
+def _flat(x, shape, dtype=np.float32):
+    """``x`` broadcast to ``shape`` as (a flat array of ``dtype``, its step): step 0 for a single value."""
     if x.size == 1:
-        return np.ascontiguousarray(x, dtype=np.float32).reshape(1), 0
+        return np.ascontiguousarray(x, dtype=dtype).reshape(1), 0
     if x.shape != shape:
         x = np.broadcast_to(x, shape)
-    return np.ascontiguousarray(x, dtype=np.float32).reshape(-1), 1
+    return np.ascontiguousarray(x, dtype=dtype).reshape(-1), 1
 
 
 def fused_float32(a, b, c):
@@ -129,4 +134,34 @@ def fused_float32(a, b, c):
     out = np.empty(shape, np.float32)
     if out.size:
         _fused_float32_loop(*_flat(a, shape), *_flat(b, shape), *_flat(c, shape), out.reshape(-1))
+    return out
+
+
+@intrinsic
+def _fma64(typingctx, a, b, c):
+    """float64 ``a * b + c`` rounded once (LLVM's ``llvm.fma.f64``; never split into two roundings)."""
+    signature = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, sig, args):
+        double = ir.DoubleType()
+        fma = builder.module.declare_intrinsic("llvm.fma", [double], ir.FunctionType(double, [double] * 3))
+        return builder.call(fma, args)
+
+    return signature, codegen
+
+
+@njit(cache=True, nogil=True)
+def _fused_float64_loop(a, step_a, b, step_b, c, step_c, out):
+    """float64 ``out[i] = a[i * step_a] * b[i * step_b] + c[i * step_c]``, each rounded once."""
+    for i in range(out.size):
+        out[i] = _fma64(a[i * step_a], b[i * step_b], c[i * step_c])
+
+
+def fused_float64(a, b, c):
+    """float64 ``a * b + c`` (broadcast) rounded once, in one loop."""
+    shape = np.broadcast_shapes(np.shape(a), np.shape(b), np.shape(c))
+    out = np.empty(shape, np.float64)
+    if out.size:
+        flat = [_flat(np.asarray(x), shape, np.float64) for x in (a, b, c)]
+        _fused_float64_loop(*flat[0], *flat[1], *flat[2], out.reshape(-1))
     return out

@@ -382,8 +382,8 @@ class MulAdd(Op):
             # `_fused_float32`'s arithmetic in one compiled loop
             outputs[0][0] = mrg_kernels.fused_float32(*inputs)
             return
-        a, b, c = numpy.broadcast_arrays(*inputs)
-        outputs[0][0] = numpy.asarray(_fused_float64(a, b, c), dtype=self.dtype)
+        # the C library's fma (`_fused_float64`, the reference) in one compiled loop
+        outputs[0][0] = mrg_kernels.fused_float64(*inputs)
 
     def pullback(self, inputs, outputs, cotangents):
         return [grad_undefined(self, k, v, "the random draws' bounds have no gradient") for k, v in enumerate(inputs)]

@@ -264,6 +264,39 @@ def test_the_compiled_float32_multiply_add_is_the_reference_bit_for_bit():
     assert numpy.array_equal(f(*args).view(numpy.int32), want.view(numpy.int32))
 
 
+def test_the_compiled_float64_multiply_add_is_the_c_library_fma_bit_for_bit():
+    """`mrg_kernels.fused_float64` (LLVM's fma) against the C library's ``fma`` and exact rational arithmetic."""
+    rng = numpy.random.default_rng(12)
+    x = rng.integers(-(2**63), 2**63 - 1, (3, 20000), dtype=numpy.int64).view(numpy.float64)
+    scaled = rng.standard_normal((3, 5000)) * 10.0 ** rng.integers(-30, 30, (3, 5000))
+    edge = numpy.asarray(
+        [0, -0.0, numpy.inf, -numpy.inf, numpy.nan, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 1, 0.1, -3]
+    )
+    a, b, c = numpy.meshgrid(edge, edge, edge, indexing="ij")
+    cases = [
+        (x[0], x[1], x[2]),
+        (scaled[0], scaled[1], scaled[2]),
+        (a, b, c),
+        (scaled[0, :4].reshape(4, 1), scaled[1, :5].reshape(1, 5), numpy.float64(0.5)),
+        (scaled[0, :0].reshape(0, 3), scaled[1, :3], scaled[2, :1]),
+    ]
+    with numpy.errstate(all="ignore"):
+        for a, b, c in cases:
+            want = rng_mrg._fused_float64(*numpy.broadcast_arrays(a, b, c))
+            got = mrg_kernels.fused_float64(a, b, c)
+            assert got.dtype == numpy.float64 and got.shape == want.shape
+            assert numpy.array_equal(got.view(numpy.int64), want.view(numpy.int64))
+        exact = rng_mrg._fused_float64_exact(scaled[0, :2000], scaled[1, :2000], scaled[2, :2000])
+        assert numpy.array_equal(mrg_kernels.fused_float64(scaled[0, :2000], scaled[1, :2000], scaled[2, :2000]), exact)
+        # one rounding, not two: the check sees a difference
+        assert (exact != scaled[0, :2000] * scaled[1, :2000] + scaled[2, :2000]).sum() > 50
+    # through the op
+    va, vb, vc = (pt.matrix(name, dtype="float64") for name in "abc")
+    f = pytensor.function([va, vb, vc], rng_mrg.MulAdd("float64")(va, vb, vc), mode=tutorial_mode())
+    args = scaled[0, :12].reshape(4, 3), numpy.full((1, 1), 0.1), scaled[2, :12].reshape(4, 3)
+    assert numpy.array_equal(f(*args), rng_mrg._fused_float64(*numpy.broadcast_arrays(*args)))
+
+
 def test_guess_n_streams():
     assert guess_n_streams((2, 3)) == 6
     assert guess_n_streams((7,)) == 1

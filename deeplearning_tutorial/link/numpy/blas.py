@@ -18,7 +18,16 @@ saves little on idle cores, and when other programs share the cores the
 threads wait for each other (a whole autoencoder step is then tens of
 times slower).  Nor does a weight update of that size go to the
 package's own threads: its blocks of rows run on the calling thread
-(`_gemm_blocks`).  This module's Numba counterpart is `deeplearning_tutorial.link.numba.blas`.
+(`_gemm_blocks`).
+
+float64 products never run on BLAS's threads: OpenBLAS's threads split
+some products (a weight gradient, the transposed minibatch times a layer's
+output) otherwise than its single thread does, so that the results would
+depend on the number of cores, and part from Theano's, whose historical
+runs used one thread.  A large float64 product runs as blocks of rows, each
+a one-thread BLAS call, on every core: in float64 the blocks give the
+single call's values.  This module's Numba counterpart is
+`deeplearning_tutorial.link.numba.blas`.
 """
 
 import contextlib
@@ -41,19 +50,23 @@ _ONE_THREAD_MAX_WORK = 1 << 24
 
 
 def _blas_threads(x, y):
-    """`blas_kernels.one_thread` for a product ``x @ y`` too small for BLAS's threads (see the module's docstring)."""
-    if x.shape[0] * x.shape[1] * y.shape[1] < _ONE_THREAD_MAX_WORK and not blas_kernels.inside_one_thread():
+    """`blas_kernels.one_thread` for a float64 product ``x @ y``, or one too small for BLAS's threads."""
+    small = x.shape[0] * x.shape[1] * y.shape[1] < _ONE_THREAD_MAX_WORK
+    if (small or x.dtype == np.float64) and not blas_kernels.inside_one_thread():
         return blas_kernels.one_thread()
     return contextlib.nullcontext()
 
 
 def _split(x, y, on_one_thread):
-    """Whether x @ y runs as blocks of rows on every core: only large products while BLAS is ``on_one_thread``.
+    """Whether x @ y runs as blocks of rows on every core: only large products while BLAS is on one thread.
 
-    Otherwise BLAS runs its own threads; on one thread, the products of a
-    large dense layer (LeNet's 800 x 500) would run on one core.
+    BLAS is on one thread when ``on_one_thread`` and for every float64
+    product (`_blas_threads`).  Otherwise BLAS runs its own threads; on one
+    thread, the products of a large dense layer (LeNet's 800 x 500) would
+    run on one core.
     """
-    return on_one_thread and threads.THREADS > 1 and x.shape[0] * x.shape[1] * y.shape[1] >= _SPLIT_MIN_WORK
+    one_thread = on_one_thread or x.dtype == np.float64
+    return one_thread and threads.THREADS > 1 and x.shape[0] * x.shape[1] * y.shape[1] >= _SPLIT_MIN_WORK
 
 
 def _row_major(a):
@@ -82,7 +95,7 @@ def _gemm_blocks(x, y):
     vm_one_thread = blas_kernels.inside_one_thread()
     small = x.shape[0] * x.shape[1] * y.shape[1] < _ONE_THREAD_MAX_WORK
     blocks = _split(x, y, vm_one_thread or small)
-    return blocks, blocks and vm_one_thread
+    return blocks, blocks and (vm_one_thread or not small)
 
 
 def _product_into(z, alpha, x, y, beta, split, on_cores=True):
@@ -107,7 +120,8 @@ def _product_into(z, alpha, x, y, beta, split, on_cores=True):
 class BlasGemm(Gemm):
     """PyTensor's ``Gemm``, ``b * z + a * dot(x, y)``, computed by one BLAS call (in place if ``inplace``).
 
-    Or by blocks of rows (`_gemm_blocks`), on every core inside the virtual machine's `blas_kernels.one_thread`.
+    Or by blocks of rows (`_gemm_blocks`), on every core inside the virtual machine's `blas_kernels.one_thread`
+    and for a large float64 product.
     """
 
     def perform(self, node, inputs, output_storage):
@@ -127,15 +141,22 @@ class BlasGemm(Gemm):
 
 
 class BlasDot22(Dot22):
-    """PyTensor's ``Dot22``, split by rows across the cores inside `blas_kernels.one_thread`; else NumPy's ``dot``."""
+    """PyTensor's ``Dot22``, split by rows across the cores inside `blas_kernels.one_thread` and in float64.
+
+    Else NumPy's ``dot``.
+    """
 
     def perform(self, node, inputs, output_storage):
         x, y = inputs
-        if not _split(x, y, blas_kernels.inside_one_thread()) or x.dtype != y.dtype or x.dtype.name not in BLAS_DTYPES:
-            with _blas_threads(x, y):
+        with _blas_threads(x, y):
+            if (
+                not _split(x, y, blas_kernels.inside_one_thread())
+                or x.dtype != y.dtype
+                or x.dtype.name not in BLAS_DTYPES
+            ):
                 return super().perform(node, inputs, output_storage)
-        z = np.empty((x.shape[0], y.shape[1]), x.dtype)
-        _product_into(z, 1.0, x, y, 0.0, split=True)
+            z = np.empty((x.shape[0], y.shape[1]), x.dtype)
+            _product_into(z, 1.0, x, y, 0.0, split=True)
         output_storage[0][0] = z
 
 
@@ -161,10 +182,13 @@ class TheanoGemv(Gemv):
             y = y.copy()
         if beta == 0:
             y.fill(0)  # BLAS may leave a NaN of y in place when beta is 0
-        if A.strides[0] == A.itemsize:  # column-major: as it lies
-            out = gemv(alpha, A, x, beta, y, trans=0, overwrite_y=True)
-        else:  # row-major, or a copy made row-major: the transpose of a column-major matrix
-            out = gemv(alpha, np.ascontiguousarray(A).T, x, beta, y, trans=1, overwrite_y=True)
+        # one BLAS thread, as Theano's runs had (see the module's docstring)
+        one_thread = contextlib.nullcontext() if blas_kernels.inside_one_thread() else blas_kernels.one_thread()
+        with one_thread:
+            if A.strides[0] == A.itemsize:  # column-major: as it lies
+                out = gemv(alpha, A, x, beta, y, trans=0, overwrite_y=True)
+            else:  # row-major, or a copy made row-major: the transpose of a column-major matrix
+                out = gemv(alpha, np.ascontiguousarray(A).T, x, beta, y, trans=1, overwrite_y=True)
         output_storage[0][0] = out
 
 

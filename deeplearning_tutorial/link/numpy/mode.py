@@ -20,9 +20,11 @@ from pytensor.tensor.rewriting.ofg import inline_ofg_node
 from pytensor.tensor.special import LogSoftmax, Softmax
 
 from deeplearning_tutorial.link.numpy.blas import local_blas_gemm
+from deeplearning_tutorial.link.numpy.contraction import local_theano_contraction
 from deeplearning_tutorial.link.numpy.elemwise import local_ufunc_elemwise
 from deeplearning_tutorial.link.numpy.minibatch import STATIC_SLICES_POSITION, static_length_slices
-from deeplearning_tutorial.link.numpy.reductions import local_sum_of_squares
+from deeplearning_tutorial.link.numpy.reductions import local_sum_in_order, local_sum_of_squares
+from deeplearning_tutorial.link.numpy.scaling import local_scale_by_reciprocal
 from deeplearning_tutorial.link.numpy.sigmoid import local_theano_sigmoid
 from deeplearning_tutorial.link.numpy.vm import NumpyVMLinker
 
@@ -42,10 +44,18 @@ def inline_softmax(fgraph, node):
 NUMPY_REWRITES = {
     # Minibatch slices without their chain of bound computations (minibatch.py).
     "static_length_slices": (dfs_rewriter(static_length_slices), STATIC_SLICES_POSITION),
-    # After the specialize phase:
+    # After the specialize phase: the RBM's gradient scaled by the batch size
+    # as Theano scaled it (scaling.py), its hidden-bias update with Theano's
+    # fused multiply-adds (contraction.py), then float64 sums added in
+    # Theano's order (reductions.py), before the softmax's inner graph joins
+    # the outer one: Theano's softmax was one op with its own loop, whose sum
+    # is left as is.
+    "scale_by_reciprocal": (dfs_rewriter(local_scale_by_reciprocal), 2.3),
+    "theano_contraction": (dfs_rewriter(local_theano_contraction), 2.35),
+    # The L2 penalty in one compiled pass (reductions.py), before the other sums.
+    "sum_of_squares": (dfs_rewriter(local_sum_of_squares), 2.4),
+    "sum_in_order": (dfs_rewriter(local_sum_in_order), 2.45),
     "inline_softmax": (dfs_rewriter(inline_softmax), 2.5),
-    # The L2 penalty in one compiled pass (reductions.py).
-    "sum_of_squares": (dfs_rewriter(local_sum_of_squares), 2.5),
     # Each weight update one BLAS call (blas.py), once the in-place BLAS
     # rewrites (50.2) have made the Gemm nodes in place; Gemm and Dot22 split
     # across the cores when the call keeps BLAS on one thread.

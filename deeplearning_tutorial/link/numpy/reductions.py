@@ -75,3 +75,69 @@ def local_sum_of_squares(fgraph, node):
     ):
         return None
     return [SumOfSquares()(squares.owner.inputs[0])]
+
+
+# -- sums in Theano's order ------------------------------------------------------------
+
+
+@njit(cache=True)
+def sum_rows_in_order(x, out):
+    """``out[i] = (((0 + x[i, 0]) + x[i, 1]) + ...)``: each row's sum, one addition after another.
+
+    No fastmath: the additions stay in this order, which is the order of
+    Theano's C reduction loop (NumPy sums a contiguous axis pairwise, with
+    eight running sums, and so rounds otherwise).
+    """
+    for i in range(x.shape[0]):
+        acc = 0.0
+        for j in range(x.shape[1]):
+            acc += x[i, j]
+        out[i] = acc
+
+
+class SumInOrder(Op):
+    """A float64 ``Sum`` over ``axis`` whose additions run in Theano's order.
+
+    Theano's C code for a sum walks the reduced axes in memory order,
+    adding each element to one running sum per output element.  NumPy's
+    ``sum`` gives the same result for the non-contiguous axes but sums a
+    contiguous axis pairwise, so that, for instance, the free energy of the
+    RBM (a sum over the hidden units) differs from Theano's in the last bit
+    for most rows, and a long PCD chain's parameters drift from Theano's.
+    """
+
+    __props__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = tuple(axis)
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        shape = tuple(s for d, s in enumerate(x.type.shape) if d not in self.axis)
+        return Apply(self, [x], [tensor(dtype=x.dtype, shape=shape)])
+
+    def perform(self, node, inputs, output_storage):
+        (x,) = inputs
+        kept = [d for d in range(x.ndim) if d not in self.axis]
+        # the reduced axes last, each keeping its order: one row per output element
+        rows = np.ascontiguousarray(np.transpose(x, kept + list(self.axis)))
+        out_shape = tuple(x.shape[d] for d in kept)
+        n_out = int(np.prod(out_shape))
+        rows = rows.reshape(n_out, -1 if n_out else 0)
+        out = np.empty(n_out, dtype=np.float64)
+        sum_rows_in_order(rows, out)
+        output_storage[0][0] = out.reshape(out_shape)
+
+    def infer_shape(self, fgraph, node, shapes):
+        return [tuple(s for d, s in enumerate(shapes[0]) if d not in self.axis)]
+
+
+@node_rewriter([Sum])
+def local_sum_in_order(fgraph, node):
+    """A float64 ``Sum`` (float64 in, accumulator and out) -> `SumInOrder` over the same axes."""
+    op = node.op
+    (x,) = node.inputs
+    if not (x.dtype == "float64" and op.acc_dtype == "float64" and node.outputs[0].dtype == "float64" and x.ndim):
+        return None
+    axis = tuple(range(x.ndim)) if op.axis is None else tuple(sorted(op.axis))
+    return [SumInOrder(axis)(x)]

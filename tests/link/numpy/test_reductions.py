@@ -1,4 +1,4 @@
-"""Tests of deeplearning_tutorial.link.numpy.reductions: the L2 penalty in one pass.
+"""Tests of deeplearning_tutorial.link.numpy.reductions: the L2 penalty in one pass, and sums in Theano's order.
 
 The Numba backend's implementation is tested in tests/link/numba/test_reductions.py.
 """
@@ -8,7 +8,7 @@ import pytensor
 import pytensor.tensor as T
 import pytest
 
-from deeplearning_tutorial.link.numpy.reductions import SumOfSquares
+from deeplearning_tutorial.link.numpy.reductions import SumInOrder, SumOfSquares
 from deeplearning_tutorial.modes import NUMPY
 
 
@@ -38,3 +38,51 @@ def test_the_squares_are_kept_when_something_else_uses_them():
     squares = w**2
     f = pytensor.function([w], [squares.sum(), squares], mode=NUMPY)
     assert SumOfSquares not in {type(n.op) for n in f.maker.fgraph.toposort()}
+
+
+def sums_in_order(x, axis):
+    """The reference: Python's float additions, one after another, in memory order over ``axis``."""
+    kept = [d for d in range(x.ndim) if d not in axis]
+    rows = numpy.transpose(x, kept + list(axis)).reshape(int(numpy.prod([x.shape[d] for d in kept])), -1)
+    out = []
+    for row in rows:
+        acc = 0.0
+        for value in row.tolist():
+            acc += value
+        out.append(acc)
+    return numpy.array(out).reshape([x.shape[d] for d in kept])
+
+
+@pytest.mark.parametrize(
+    "shape, axis", [((100, 100), (1,)), ((300, 784), (0,)), ((20, 30), None), ((4, 5, 6), (0, 2)), ((7,), None)]
+)
+def test_float64_sums_add_in_theano_order(shape, axis):
+    """Every float64 ``Sum`` becomes `SumInOrder`, whose result is the sequential sum's, bit for bit.
+
+    NumPy's pairwise sum of a contiguous axis rounds otherwise for most rows
+    of this size (checked below, so that the test shows the difference it guards).
+    """
+    x = T.tensor("x", dtype="float64", shape=(None,) * len(shape))
+    f = pytensor.function([x], x.sum(axis=axis), mode=NUMPY)
+    assert any(isinstance(n.op, SumInOrder) for n in f.maker.fgraph.toposort())
+    values = numpy.random.default_rng(3).uniform(0, 10, size=shape)
+    axes = tuple(range(len(shape))) if axis is None else axis
+    expected = sums_in_order(values, axes)
+    numpy.testing.assert_array_equal(f(values), expected)
+    if shape == (100, 100):
+        assert (values.sum(axis=1) != expected).sum() > 10
+
+
+def test_float32_sums_are_left_to_pytensor():
+    x = T.matrix("x", dtype="float32")
+    f = pytensor.function([x], x.sum(axis=1), mode=NUMPY)
+    assert not any(isinstance(n.op, SumInOrder) for n in f.maker.fgraph.toposort())
+
+
+def test_the_softmax_sum_is_left_to_numpy():
+    """Theano's softmax was one op with its own loop: the sum inside the (inlined) softmax stays NumPy's."""
+    x = T.matrix("x", dtype="float64")
+    f = pytensor.function([x], T.special.softmax(x, axis=-1), mode=NUMPY)
+    ops = {type(n.op) for n in f.maker.fgraph.toposort()}
+    assert SumInOrder not in ops
+    assert any(isinstance(n.op, T.math.Sum) for n in f.maker.fgraph.toposort())
