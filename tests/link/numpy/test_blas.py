@@ -75,8 +75,9 @@ def test_a_product_split_into_blocks_of_rows_is_the_product(dtype):
 
 
 def test_large_products_are_split_across_the_cores_only_inside_one_thread(monkeypatch):
+    """In float32; a large float64 product is split everywhere (the next test)."""
     monkeypatch.setattr(threads, "THREADS", 2)
-    big, small = numpy.ones((256, 128)), numpy.ones((128, 128))
+    big, small = numpy.ones((256, 128), dtype="float32"), numpy.ones((128, 128), dtype="float32")
     assert not blas._split(big, small, blas_kernels.inside_one_thread())
     with blas_kernels.one_thread():
         assert blas._split(big, small, blas_kernels.inside_one_thread())
@@ -109,9 +110,11 @@ def test_small_products_run_on_one_blas_thread(monkeypatch):
     small, large = numpy.ones((20, 784)), numpy.ones((784, 500))
     with blas._blas_threads(small, large):
         seen.append(blas_kernels.inside_one_thread())
+    with blas._blas_threads(numpy.ones((2000, 784), dtype="float32"), large.astype("float32")):
+        seen.append(blas_kernels.inside_one_thread())
     with blas._blas_threads(numpy.ones((2000, 784)), large):
         seen.append(blas_kernels.inside_one_thread())
-    assert seen == [True, False]
+    assert seen == [True, False, True]  # float64: never on BLAS's threads
     x, y = T.matrix("x"), T.matrix("y")
     fn = pytensor.function([x, y], T.dot(x, y), mode=NUMPY)
     rng = numpy.random.default_rng(6)
@@ -147,8 +150,10 @@ def test_a_minibatch_weight_update_runs_its_row_blocks_on_the_calling_thread(mon
     step(xv, hv)
     assert handed_out == []
     numpy.testing.assert_array_equal(W.get_value(), on_cores)
-    # a product too large for one BLAS thread is one BLAS call, as before
-    assert blas._gemm_blocks(numpy.ones((784, 2000)), numpy.ones((2000, 500))) == (False, False)
+    # a float32 product too large for one BLAS thread is one BLAS call, on BLAS's threads; a
+    # float64 one runs in blocks of rows on the cores, each block a one-thread BLAS call
+    large = numpy.ones((784, 2000), dtype=dtype), numpy.ones((2000, 500), dtype=dtype)
+    assert blas._gemm_blocks(*large) == ((True, True) if dtype == "float64" else (False, False))
     monkeypatch.setattr(threads, "THREADS", 1)
     assert blas._gemm_blocks(xv.T, hv) == (False, False)
 
@@ -188,3 +193,26 @@ def test_gemv_calls_blas_on_the_matrix_as_it_lies(layout):
         expected = scipy_blas.dgemv(-0.1, numpy.ascontiguousarray(A).T, v_value, 1.0, zeros, trans=1)
     numpy.testing.assert_array_equal(y.get_value(), expected)
     numpy.testing.assert_allclose(y.get_value(), -0.1 * (A @ v_value), rtol=1e-12)
+
+
+def test_float64_products_are_the_one_thread_products_whatever_the_cores(monkeypatch):
+    """OpenBLAS's threads round some float64 products otherwise than one thread (Theano's recorded runs had one).
+
+    A weight gradient ``x.T @ h`` and a product with few columns, through
+    `BlasDot22` and `BlasGemm` on two cores: bit for bit the one-thread BLAS call.
+    """
+    monkeypatch.setattr(threads, "THREADS", 2)
+    rng = numpy.random.default_rng(9)
+    x, h = rng.uniform(0, 1, (300, 784)), rng.uniform(0, 1, (300, 1000))
+    a, b = rng.uniform(0, 1, (300, 1000)), rng.uniform(-1, 1, (1000, 10))
+    xs, hs, as_, bs = T.matrix("x"), T.matrix("h"), T.matrix("a"), T.matrix("b")
+    W = pytensor.shared(rng.uniform(-0.1, 0.1, (784, 1000)))
+    fn = pytensor.function(
+        [xs, hs, as_, bs], T.dot(as_, bs), updates=[(W, W - numpy.float64(0.1) * T.dot(xs.T, hs))], mode=NUMPY
+    )
+    with blas_kernels.one_thread():
+        want_w = W.get_value().copy()
+        blas_kernels.gemm_rows_major(want_w, -0.1, x, True, h, False, 1.0)
+        want_ab = a @ b
+    numpy.testing.assert_array_equal(fn(x, h, a, b), want_ab)
+    numpy.testing.assert_array_equal(W.get_value(), want_w)

@@ -86,7 +86,8 @@ def test_a_call_holding_a_node_that_splits_its_work_keeps_blas_on_one_thread(mon
     record(Dot22)
     x, w, m = pt.tensor4("x"), pt.tensor4("w"), pt.matrix("m")
     fn = pytensor.function([x, w, m], [conv2d(x, w).sum(), pt.dot(m, m)], mode=NUMPY)
-    without_conv = pytensor.function([m], pt.dot(m, m), mode=NUMPY)
+    m32 = pt.matrix("m32", dtype="float32")
+    without_conv = pytensor.function([m32], pt.dot(m32, m32), mode=NUMPY)
     before = get()
     set_(2)
     try:
@@ -94,7 +95,8 @@ def test_a_call_holding_a_node_that_splits_its_work_keeps_blas_on_one_thread(mon
         assert sorted(seen) == [("Conv2d", 1), ("Dot22", 1)]
         assert get() == 2
         seen.clear()
-        without_conv(numpy.ones((256, 256)))  # a product too large for one BLAS thread (link/numpy/blas.py)
+        # a float32 product too large for one BLAS thread (link/numpy/blas.py; a float64 one never uses BLAS's threads)
+        without_conv(numpy.ones((256, 256), dtype="float32"))
         assert seen == [("Dot22", 2)]
     finally:
         set_(before)
