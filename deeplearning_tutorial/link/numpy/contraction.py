@@ -15,7 +15,8 @@ biases part from Theano's by an ulp after a step, and a long Gibbs chain
 amplifies the difference.
 
 `local_theano_contraction` rewrites exactly that shape,
-``x - k * (a * b + c * d)`` with each intermediate used only there (as in a
+``x - k * (a * b + c * d)`` or ``x - (a * b + c * d) * k`` (the learning rate
+a variable, as in the DBN), with each intermediate used only there (as in a
 fused loop), into `deeplearning_tutorial.ops.rng_mrg.MulAdd` nodes.
 """
 
@@ -42,7 +43,7 @@ def _binary(fgraph, var, scalar_op):
 
 @node_rewriter([Elemwise])
 def local_theano_contraction(fgraph, node):
-    """``x - k * (a * b + c * d)`` -> ``MulAdd(-k, MulAdd(c, d, a * b), x)`` in float32 and float64."""
+    """``x - k * (a * b + c * d)`` -> ``MulAdd(-k, MulAdd(c, d, a * b), x)`` in float32 and float64, either factor order."""
     if type(node.op.scalar_op) is not Sub:
         return None
     dtype = node.outputs[0].type.dtype
@@ -52,9 +53,12 @@ def local_theano_contraction(fgraph, node):
     factors = _binary(fgraph, scaled, Mul)
     if factors is None:
         return None
-    k, total = factors
-    terms = _binary(fgraph, total, Add)
-    if terms is None:
+    # the learning rate on either side: a constant comes first, a variable (DBN's ``lr``) last
+    for k, total in (factors, factors[::-1]):
+        terms = _binary(fgraph, total, Add)
+        if terms is not None:
+            break
+    else:
         return None
     first, second = (_binary(fgraph, term, Mul) for term in terms)
     if first is None or second is None:

@@ -40,6 +40,17 @@ def test_the_update_rounds_as_theanos_fused_loop(mode):
     assert (hb - 0.1 * (a * s1 + c * s2) != want).sum() > 100
 
 
+def test_a_variable_learning_rate_after_the_sum_is_contracted_the_same_way():
+    """DBN's pretraining passes ``lr`` as an input; Theano's loop was then ``x - (a * b + c * d) * lr``."""
+    hb, s1, s2 = T.vectors("hb", "s1", "s2")
+    a, c, lr = T.scalars("a", "c", "lr")
+    f = pytensor.function([hb, s1, s2, a, c, lr], hb - lr * (a * s1 + c * s2), mode=NUMPY)
+    assert sum(isinstance(n.op, MulAdd) for n in f.maker.fgraph.toposort()) == 2
+    hb, s1, s2, a, c = values()
+    inner = _fused_float64(numpy.full_like(s2, c), s2, a * s1)
+    assert numpy.array_equal(f(hb, s1, s2, a, c, 0.01), _fused_float64(numpy.full_like(hb, -0.01), inner, hb))
+
+
 def test_without_the_rewrite_the_update_rounds_twice():
     f = hbias_update(numpy_mode(without=("theano_contraction",)))
     assert not any(isinstance(n.op, MulAdd) for n in f.maker.fgraph.toposort())
