@@ -9,8 +9,13 @@ without the chain of ``Switch`` nodes that clips their bounds
 softmax without its inner compiled function (`inline_softmax`); sigmoid
 and softplus with Theano's cut-offs and C library functions (`sigmoid`);
 and element-wise nodes that call NumPy once, in place where they can
-(`elemwise`).  Element-wise fusion is left out: fused element-wise loops
-are only fast when compiled, and in Python they are slow.
+(`elemwise`).  Others make the float64 arithmetic Theano's where PyTensor's
+graph or NumPy rounds otherwise: sums added in Theano's order
+(`reductions`), the RBM's gradient scaled by the batch size's reciprocal
+(`scaling`) and its hidden-bias update with the fused multiply-adds of
+Theano's compiled loop (`contraction`).  Element-wise fusion is left out:
+fused element-wise loops are only fast when compiled, and in Python they
+are slow.
 """
 
 from pytensor.compile.mode import Mode

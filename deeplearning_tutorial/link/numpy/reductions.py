@@ -1,10 +1,14 @@
-"""``sum(x ** 2)`` in one pass: the L2 penalty of the MLP's cost.
+"""``sum(x ** 2)`` in one pass (the L2 penalty of the MLP's cost), and sums in Theano's order.
 
 `SumOfSquares`, the compiled loop that computes it (`sum_of_squares`), and
 the rewrite that puts it in place of ``Sum(Sqr(x))``, which makes two
 passes over the weights and writes their squares to memory in between.
 The ``NUMPY`` and ``NUMBA_BLAS`` modes use them; the Numba backend's
 implementation is `deeplearning_tutorial.link.numba.reductions`.
+
+And float64 sums added in Theano's order (`SumInOrder`, `local_sum_in_order`),
+in the ``NUMPY`` mode only: Numba's loops already add one element after
+another.
 """
 
 import numpy as np
