@@ -43,7 +43,7 @@ def _binary(fgraph, var, scalar_op):
 
 @node_rewriter([Elemwise])
 def local_theano_contraction(fgraph, node):
-    """``x - k * (a * b + c * d)`` -> ``MulAdd(-k, MulAdd(c, d, a * b), x)`` in float32 and float64, either factor order."""
+    """``x - k * (a * b + c * d)`` -> ``MulAdd(-k, MulAdd(c, d, a * b), x)``, float32 or float64, ``k`` either side."""
     if type(node.op.scalar_op) is not Sub:
         return None
     dtype = node.outputs[0].type.dtype
@@ -53,13 +53,14 @@ def local_theano_contraction(fgraph, node):
     factors = _binary(fgraph, scaled, Mul)
     if factors is None:
         return None
-    # the learning rate on either side: a constant comes first, a variable (DBN's ``lr``) last
-    for k, total in (factors, factors[::-1]):
+    k, total = factors
+    terms = _binary(fgraph, total, Add)
+    if terms is None:
+        # the learning rate after the sum: a variable (DBN's ``lr``) comes last
+        total, k = factors
         terms = _binary(fgraph, total, Add)
-        if terms is not None:
-            break
-    else:
-        return None
+        if terms is None:
+            return None
     first, second = (_binary(fgraph, term, Mul) for term in terms)
     if first is None or second is None:
         return None
