@@ -123,9 +123,17 @@ class SumInOrder(Op):
     def perform(self, node, inputs, output_storage):
         (x,) = inputs
         kept = [d for d in range(x.ndim) if d not in self.axis]
+        out_shape = tuple(x.shape[d] for d in kept)
+        leading = self.axis == tuple(range(len(self.axis)))
+        if x.flags.c_contiguous and leading and int(np.prod(out_shape)) > 1:
+            # The leading axes of a row-major array: NumPy adds its rows one after
+            # another, each output element in order (only a contiguous axis is
+            # summed pairwise), as fast as NumPy can.
+            rows = x.reshape(int(np.prod(x.shape[: len(self.axis)])), -1)
+            output_storage[0][0] = np.add.reduce(rows, axis=0).reshape(out_shape)
+            return
         # the reduced axes last, each keeping its order: one row per output element
         rows = np.ascontiguousarray(np.transpose(x, kept + list(self.axis)))
-        out_shape = tuple(x.shape[d] for d in kept)
         n_out = int(np.prod(out_shape))
         rows = rows.reshape(n_out, -1 if n_out else 0)
         out = np.empty(n_out, dtype=np.float64)
@@ -138,10 +146,14 @@ class SumInOrder(Op):
 
 @node_rewriter([Sum])
 def local_sum_in_order(fgraph, node):
-    """A float64 ``Sum`` (float64 in, accumulator and out) -> `SumInOrder` over the same axes."""
+    """A float64 ``Sum`` of a vector or matrix (float64 in, accumulator and out) -> `SumInOrder` over the same axes."""
     op = node.op
     (x,) = node.inputs
-    if not (x.dtype == "float64" and op.acc_dtype == "float64" and node.outputs[0].dtype == "float64" and x.ndim):
+    if not (x.dtype == "float64" and op.acc_dtype == "float64" and node.outputs[0].dtype == "float64"):
+        return None
+    # Vectors and matrices (the sums the RBM's and the autoencoders' arithmetic
+    # feels); the reductions of convolutional feature maps stay NumPy's, faster.
+    if x.ndim not in (1, 2):
         return None
     axis = tuple(range(x.ndim)) if op.axis is None else tuple(sorted(op.axis))
     return [SumInOrder(axis)(x)]

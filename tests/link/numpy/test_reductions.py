@@ -54,10 +54,11 @@ def sums_in_order(x, axis):
 
 
 @pytest.mark.parametrize(
-    "shape, axis", [((100, 100), (1,)), ((300, 784), (0,)), ((20, 30), None), ((4, 5, 6), (0, 2)), ((7,), None)]
+    "shape, axis",
+    [((100, 100), (1,)), ((300, 784), (0,)), ((1000, 2), (0,)), ((1000, 3), (0,)), ((20, 30), None), ((7,), None)],
 )
 def test_float64_sums_add_in_theano_order(shape, axis):
-    """Every float64 ``Sum`` becomes `SumInOrder`, whose result is the sequential sum's, bit for bit.
+    """A float64 ``Sum`` of a vector or matrix becomes `SumInOrder`: the sequential sum, bit for bit.
 
     NumPy's pairwise sum of a contiguous axis rounds otherwise for most rows
     of this size (checked below, so that the test shows the difference it guards).
@@ -86,3 +87,17 @@ def test_the_softmax_sum_is_left_to_numpy():
     ops = {type(n.op) for n in f.maker.fgraph.toposort()}
     assert SumInOrder not in ops
     assert any(isinstance(n.op, T.math.Sum) for n in f.maker.fgraph.toposort())
+
+
+def test_the_sums_of_feature_maps_are_left_to_numpy():
+    """A convolutional layer's 4-d reductions stay NumPy's: summed in order they would cost several times more."""
+    x = T.tensor4("x", dtype="float64")
+    f = pytensor.function([x], x.sum(axis=(0, 2, 3)), mode=NUMPY)
+    assert not any(isinstance(n.op, SumInOrder) for n in f.maker.fgraph.toposort())
+
+
+def test_a_transposed_matrix_is_summed_in_order_too():
+    x = T.matrix("x", dtype="float64")
+    f = pytensor.function([x], x.T.sum(axis=0), mode=NUMPY)
+    values = numpy.random.default_rng(4).uniform(0, 10, size=(50, 200))
+    numpy.testing.assert_array_equal(f(values), sums_in_order(values.T, (0,)))
