@@ -66,7 +66,10 @@ def test_one_epoch_matches_legacy(mnist_path, floatX, nkerns, log, costs, capsys
     assert_costs_match(record_training_costs, costs, floatX)
 
 
-@pytest.mark.parametrize("mode", [pytest.param("NUMBA", marks=pytest.mark.slow), "CVM"])
+# Behind slow: the C compilation of the LeNet graphs (CVM) takes some 30 s on an empty cache;
+# tests/test_logistic_sgd.py keeps a CVM run in the default tests.
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["NUMBA", "CVM"])
 def test_compiled_modes_give_the_same_first_costs(mnist_path, mode, capsys, record_training_costs):
     """The graphs, custom ops included, compile and train under PyTensor's other backends."""
     record_training_costs.stop_after = 3

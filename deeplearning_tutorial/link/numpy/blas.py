@@ -61,12 +61,16 @@ def _split(x, y, on_one_thread):
     """Whether x @ y runs as blocks of rows on every core: only large products while BLAS is on one thread.
 
     BLAS is on one thread when ``on_one_thread`` and for every float64
-    product (`_blas_threads`).  Otherwise BLAS runs its own threads; on one
+    product (`_blas_threads`): a float64 product too large for one BLAS
+    thread is split too.  Otherwise BLAS runs its own threads; on one
     thread, the products of a large dense layer (LeNet's 800 x 500) would
     run on one core.
     """
-    one_thread = on_one_thread or x.dtype == np.float64
-    return one_thread and threads.THREADS > 1 and x.shape[0] * x.shape[1] * y.shape[1] >= _SPLIT_MIN_WORK
+    work = x.shape[0] * x.shape[1] * y.shape[1]
+    if threads.THREADS == 1 or work < _SPLIT_MIN_WORK:
+        return False
+    # a float64 product that BLAS's threads would have taken (`_blas_threads`)
+    return on_one_thread or (x.dtype == np.float64 and work >= _ONE_THREAD_MAX_WORK)
 
 
 def _row_major(a):

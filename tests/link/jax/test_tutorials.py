@@ -72,7 +72,8 @@ def test_mlp_one_epoch_float32(mnist_path, capsys, jax_mode, record_training_cos
 @pytest.mark.parametrize(
     "nkerns, log, costs",
     [
-        ([5, 5], "n_epochs1.nkerns5-5", "convolutional_mlp_5_5"),
+        # both behind slow: XLA compiles the LeNet graphs for some 25 s on an empty cache
+        pytest.param([5, 5], "n_epochs1.nkerns5-5", "convolutional_mlp_5_5", marks=pytest.mark.slow),
         pytest.param([20, 50], "n_epochs1", "convolutional_mlp", marks=pytest.mark.slow),
     ],
 )

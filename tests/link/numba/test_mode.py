@@ -25,7 +25,10 @@ def numba_blas():
         yield
 
 
-@pytest.mark.parametrize("floatX", ["float64", pytest.param("float32", marks=pytest.mark.slow)])
+# Behind slow: compiling the MLP's graphs with Numba takes some 40 s on an empty cache, and
+# the default tests keep the mode's ops checked one by one (tests/link/numba).
+@pytest.mark.slow
+@pytest.mark.parametrize("floatX", ["float64", "float32"])
 def test_mlp_first_epoch_keeps_the_historical_arithmetic(mnist_path, numba_blas, floatX, capsys, record_training_costs):
     with pytensor.config.change_flags(floatX=floatX):
         lines = run_tutorial(capsys, run_mlp, n_epochs=1)
