@@ -125,17 +125,17 @@ class SumInOrder(Op):
         kept = [d for d in range(x.ndim) if d not in self.axis]
         out_shape = tuple(x.shape[d] for d in kept)
         leading = self.axis == tuple(range(len(self.axis)))
-        if x.flags.c_contiguous and leading and int(np.prod(out_shape)) > 1:
+        n_out = int(np.prod(out_shape))
+        if x.flags.c_contiguous and leading and n_out > 1:
             # The leading axes of a row-major array: NumPy adds its rows one after
             # another, each output element in order (only a contiguous axis is
             # summed pairwise), as fast as NumPy can.
-            rows = x.reshape(int(np.prod(x.shape[: len(self.axis)])), -1)
+            rows = x.reshape(int(np.prod(x.shape[: len(self.axis)])), n_out)
             output_storage[0][0] = np.add.reduce(rows, axis=0).reshape(out_shape)
             return
         # the reduced axes last, each keeping its order: one row per output element
         rows = np.ascontiguousarray(np.transpose(x, kept + list(self.axis)))
-        n_out = int(np.prod(out_shape))
-        rows = rows.reshape(n_out, -1 if n_out else 0)
+        rows = rows.reshape(n_out, int(np.prod([x.shape[d] for d in self.axis])))
         out = np.empty(n_out, dtype=np.float64)
         sum_rows_in_order(rows, out)
         output_storage[0][0] = out.reshape(out_shape)

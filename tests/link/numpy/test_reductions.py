@@ -101,3 +101,11 @@ def test_a_transposed_matrix_is_summed_in_order_too():
     f = pytensor.function([x], x.T.sum(axis=0), mode=NUMPY)
     values = numpy.random.default_rng(4).uniform(0, 10, size=(50, 200))
     numpy.testing.assert_array_equal(f(values), sums_in_order(values.T, (0,)))
+
+
+@pytest.mark.parametrize("shape, axis", [((0, 5), (0,)), ((5, 0), (1,)), ((0, 5), (1,)), ((0,), None), ((0, 0), None)])
+def test_empty_sums_are_zeros(shape, axis):
+    x = T.matrix("x", dtype="float64") if len(shape) == 2 else T.vector("x", dtype="float64")
+    f = pytensor.function([x], x.sum(axis=axis), mode=NUMPY)
+    values = numpy.zeros(shape)
+    numpy.testing.assert_array_equal(f(values), values.sum(axis=axis))
