@@ -128,13 +128,19 @@ def _flat(x, shape, dtype=np.float32):
     return np.ascontiguousarray(x, dtype=dtype).reshape(-1), 1
 
 
+def _fused(loop, dtype, a, b, c):
+    """``loop`` over ``a``, ``b`` and ``c`` broadcast together, each flat in ``dtype``, into a new array."""
+    a, b, c = (np.asarray(v) for v in (a, b, c))
+    shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
+    out = np.empty(shape, dtype)
+    if out.size:
+        loop(*_flat(a, shape, dtype), *_flat(b, shape, dtype), *_flat(c, shape, dtype), out.reshape(-1))
+    return out
+
+
 def fused_float32(a, b, c):
     """float32 ``a * b + c`` (broadcast) rounded once, as `rng_mrg._fused_float32` computes it, in one loop."""
-    shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
-    out = np.empty(shape, np.float32)
-    if out.size:
-        _fused_float32_loop(*_flat(a, shape), *_flat(b, shape), *_flat(c, shape), out.reshape(-1))
-    return out
+    return _fused(_fused_float32_loop, np.float32, a, b, c)
 
 
 @intrinsic
@@ -159,9 +165,4 @@ def _fused_float64_loop(a, step_a, b, step_b, c, step_c, out):
 
 def fused_float64(a, b, c):
     """float64 ``a * b + c`` (broadcast) rounded once, in one loop."""
-    shape = np.broadcast_shapes(np.shape(a), np.shape(b), np.shape(c))
-    out = np.empty(shape, np.float64)
-    if out.size:
-        flat = [_flat(np.asarray(x), shape, np.float64) for x in (a, b, c)]
-        _fused_float64_loop(*flat[0], *flat[1], *flat[2], out.reshape(-1))
-    return out
+    return _fused(_fused_float64_loop, np.float64, a, b, c)

@@ -31,9 +31,8 @@ from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 from pytensor.link.numba.linker import NumbaLinker
 
 from deeplearning_tutorial.link.numba import register
-from deeplearning_tutorial.link.numpy.contraction import local_theano_contraction
+from deeplearning_tutorial.link.numpy.mode import NUMPY_REWRITES
 from deeplearning_tutorial.link.numpy.reductions import local_sum_of_squares
-from deeplearning_tutorial.link.numpy.scaling import local_scale_by_reciprocal
 from deeplearning_tutorial.link.numpy.sigmoid import local_theano_sigmoid
 
 #: Where a rewrite that must see the element-wise nodes one by one goes: after
@@ -75,10 +74,10 @@ class NumbaBlasMode(Mode):
 
 
 NUMBA_BLAS = NumbaBlasMode(NumbaBlasLinker(), RewriteDatabaseQuery(include=["fast_run", "numba"])).register(
-    # after the specialize phase, as in the NUMPY mode (its sums need no
-    # rewrite: Numba's loops add one element after another, as Theano's did)
-    (dfs_rewriter(local_scale_by_reciprocal), 2.3),
-    (dfs_rewriter(local_theano_contraction), 2.35),
+    # the RBM's arithmetic as in the NUMPY mode, at the same places (its sums need
+    # no rewrite: Numba's loops add one element after another, as Theano's did)
+    NUMPY_REWRITES["scale_by_reciprocal"],
+    NUMPY_REWRITES["theano_contraction"],
     (dfs_rewriter(local_sum_of_squares), 2.5),  # after the specialize phase, before element-wise fusion
     # once the specialize phase has made its softplus terms; a fused loop
     # would hide the sigmoid nodes (and TheanoSigmoid has no C code, so it is never fused)

@@ -186,13 +186,10 @@ class TheanoGemv(Gemv):
             y = y.copy()
         if beta == 0:
             y.fill(0)  # BLAS may leave a NaN of y in place when beta is 0
-        # one BLAS thread, as Theano's runs had (see the module's docstring)
-        one_thread = contextlib.nullcontext() if blas_kernels.inside_one_thread() else blas_kernels.one_thread()
-        with one_thread:
-            if A.strides[0] == A.itemsize:  # column-major: as it lies
-                out = gemv(alpha, A, x, beta, y, trans=0, overwrite_y=True)
-            else:  # row-major, or a copy made row-major: the transpose of a column-major matrix
-                out = gemv(alpha, np.ascontiguousarray(A).T, x, beta, y, trans=1, overwrite_y=True)
+        if A.strides[0] == A.itemsize:  # column-major: as it lies
+            out = gemv(alpha, A, x, beta, y, trans=0, overwrite_y=True)
+        else:  # row-major, or a copy made row-major: the transpose of a column-major matrix
+            out = gemv(alpha, np.ascontiguousarray(A).T, x, beta, y, trans=1, overwrite_y=True)
         output_storage[0][0] = out
 
 
