@@ -216,3 +216,16 @@ class OutputsRun(runs.Run):
                 if all(var is not v for _, v in seen):
                     seen.append((number, var))
         return seen
+
+
+# -- Numba's team of threads ------------------------------------------------------
+
+
+def take_way(monkeypatch, way):
+    """Make `threads.on_team_if_faster` always take ``way``: "team" (Numba's threads) or "alone" (the caller)."""
+    from deeplearning_tutorial.ops import threads
+
+    def chosen(kind, on_team, alone):
+        return on_team() if way == "team" else alone()
+
+    monkeypatch.setattr(threads, "on_team_if_faster", chosen)

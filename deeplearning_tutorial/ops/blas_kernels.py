@@ -35,7 +35,7 @@ import os
 
 import llvmlite.binding
 import numpy as np
-from numba import njit, types
+from numba import njit, prange, types
 from numba.core.extending import get_cython_function_address
 
 _ROUTINES = ("sgemm", "dgemm", "sgemv", "dgemv")
@@ -197,7 +197,7 @@ def _blas_calls(blas_key):
     key too, and pickles differently in every process.
     """
     global _gemm_call, _gemm_column_major, gemm_into, gemv_into, gemm_flat, gemm_rows_major, gemm_rows
-    global gemm_output, gemm_op
+    global gemm_output, gemm_op, gemm_columns, gemm_column_halves_on_cores, gemm_rows_on_cores
 
     @njit(cache=True, nogil=True)
     def _gemm_call(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
@@ -346,6 +346,35 @@ def _blas_calls(blas_key):
                 y_flat, y.shape[1], transpose_y, beta, z_flat[top * n :], n,
             )  # fmt: skip
 
+    @njit(cache=True, nogil=True)
+    def gemm_columns(z, alpha, x, transpose_x, y, transpose_y, beta, first, stop):
+        """`gemm_rows_major` for columns first:stop of ``z`` only, in one BLAS call."""
+        blas_key  # noqa: B018 (part of the disk cache's key: see _blas_calls)
+        m, n = z.shape
+        k = x.shape[0] if transpose_x else x.shape[1]
+        x_flat, y_flat, z_flat = x.ravel(), y.ravel(), z.ravel()
+        # Column `first` of op(y): column `first` of y, or its row `first`.
+        y_start = first * y.shape[1] if transpose_y else first
+        gemm_flat(
+            m, stop - first, k, alpha, x_flat, x.shape[1], transpose_x,
+            y_flat[y_start:], y.shape[1], transpose_y, beta, z_flat[first:], n,
+        )  # fmt: skip
+
+    @njit(cache=True, nogil=True, parallel=True)
+    def gemm_column_halves_on_cores(z, alpha, x, transpose_x, y, transpose_y, beta, cut):
+        """`gemm_columns` for columns :cut and cut: of ``z``, on two of Numba's threads."""
+        blas_key  # noqa: B018 (part of the disk cache's key: see _blas_calls)
+        for half in prange(2):
+            first, stop = (0, cut) if half == 0 else (cut, z.shape[1])
+            gemm_columns(z, alpha, x, transpose_x, y, transpose_y, beta, first, stop)
+
+    @njit(cache=True, nogil=True, parallel=True)
+    def gemm_rows_on_cores(z, alpha, x, transpose_x, y, transpose_y, beta, n_blocks):
+        """`gemm_rows` for all ``n_blocks`` blocks of rows, shared out among Numba's threads."""
+        blas_key  # noqa: B018 (part of the disk cache's key: see _blas_calls)
+        for block in prange(n_blocks):
+            gemm_rows(z, alpha, x, transpose_x, y, transpose_y, beta, block, block + 1)
+
     @njit(cache=True)
     def gemm_output(z, shape, inplace):
         """Where ``Gemm`` writes: ``z`` when ``inplace`` and ``z`` has the product's ``shape``, else a new array.
@@ -412,3 +441,9 @@ def one_thread():
 # Rows of a product per BLAS call in `gemm_rows`: fixed, so that the calls,
 # and the results, do not depend on how many cores share the rows.
 ROW_BLOCK = 128
+
+# Where `gemm_columns` may cut a product's columns: at a multiple of this
+# many.  BLAS computes the last few columns of a call (those past its
+# kernel's width) with other code; cut there, float64 blocks would part
+# from the single call in a value or two.
+COLUMN_ALIGN = 32

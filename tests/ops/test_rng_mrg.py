@@ -18,6 +18,7 @@ import pytest
 from deeplearning_tutorial.modes import tutorial_mode
 from deeplearning_tutorial.ops import mrg_kernels, rng_mrg
 from deeplearning_tutorial.ops.rng_mrg import MRG_RandomStreams, guess_n_streams
+from tests.helpers import take_way
 
 FIXTURES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "legacy", "mrg", "*.npz")))
 P_VECTOR = [0.0, 0.05, 0.3, 0.5, 0.7, 0.95, 0.999, 1.0]
@@ -223,6 +224,22 @@ def test_the_compiled_draw_is_the_reference_bit_for_bit(dtype):
     before = edge.copy()
     mrg_kernels.mrg_draw(edge, 50, dtype, scale)
     assert numpy.array_equal(edge, before)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_large_draw_on_two_threads_is_the_draw_on_one(dtype, monkeypatch):
+    """Half the values (and their substreams' states) from each thread: a DBN layer's 10 x 1 000 samples and more."""
+    scale = rng_mrg.NORM32 if dtype == "float32" else rng_mrg.NORM64
+    rng = numpy.random.default_rng(3)
+    for n_streams, n in [(15360, 10000), (15360, 7840), (100, 5000), (4097, 4096)]:
+        states = _random_states(rng, n_streams)
+        got = {}
+        for way in ("team", "alone"):
+            take_way(monkeypatch, way)
+            got[way] = mrg_kernels.mrg_draw(states, n, dtype, scale)
+        want_state, want = rng_mrg.mrg_draw(states, n, dtype)
+        for way, (state, values) in got.items():
+            assert numpy.array_equal(state, want_state) and numpy.array_equal(values, want), (way, n_streams, n)
 
 
 def test_the_op_draws_with_the_compiled_loop_what_the_reference_draws():

@@ -1,6 +1,7 @@
 """Tests of deeplearning_tutorial.ops.threads: blocks of a loop on every core."""
 
 import threading
+import time
 
 import pytest
 
@@ -59,3 +60,44 @@ def test_each_range_holds_at_least_grain_items(n_items, grain, ranges, monkeypat
     assert len(seen) == ranges
     assert sorted(item for first, stop in seen for item in range(first, stop)) == list(range(n_items))
     assert all(stop - first >= min(grain, n_items) for first, stop in seen)
+
+
+def test_without_a_team_the_work_runs_on_the_calling_thread(monkeypatch):
+    monkeypatch.setattr(threads, "numba_team", lambda: False)
+    assert threads.on_team_if_faster("kind", lambda: "team", lambda: "alone") == "alone"
+
+
+def timed_ways(slow_until, n_calls, monkeypatch):
+    """Which way each of ``n_calls`` calls took, when ``slow_until(i)`` names the way that sleeps at call i."""
+    monkeypatch.setattr(threads, "numba_team", lambda: True)
+    monkeypatch.setattr(threads, "_timings", {})
+    taken = []
+
+    def way(name):
+        def run():
+            if name == slow_until(len(taken)):
+                time.sleep(0.002)
+            taken.append(name)
+            return len(taken)
+
+        return run
+
+    results = [threads.on_team_if_faster(("kind", 10), way("team"), way("alone")) for _ in range(n_calls)]
+    assert results == list(range(1, n_calls + 1))
+    return taken
+
+
+@pytest.mark.parametrize("slow", ["team", "alone"])
+def test_the_faster_way_is_taken_and_the_other_timed_once_in_64_calls(slow, monkeypatch):
+    taken = timed_ways(lambda i: slow, 300, monkeypatch)
+    # each way twice first (the first call of each is not timed)
+    assert taken[:4] == ["team", "team", "alone", "alone"]
+    # then the faster, but at calls 64, 128, 192 and 256
+    assert [i + 1 for i, way in enumerate(taken) if i >= 4 and way == slow] == [64, 128, 192, 256]
+
+
+def test_a_way_that_becomes_the_faster_is_taken_again(monkeypatch):
+    # the team is slow for 150 calls (another program on the second core), then fast
+    taken = timed_ways(lambda i: "team" if i < 150 else "alone", 400, monkeypatch)
+    assert [i + 1 for i in range(100, 150) if taken[i] == "team"] == [128]  # a probe
+    assert taken[250:].count("team") > 140

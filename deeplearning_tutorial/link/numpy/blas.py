@@ -38,7 +38,7 @@ from pytensor.tensor.blas import Dot22, Gemm, Gemv
 from scipy.linalg import get_blas_funcs
 
 from deeplearning_tutorial.ops import blas_kernels, threads
-from deeplearning_tutorial.ops.blas_kernels import BLAS_DTYPES, ROW_BLOCK
+from deeplearning_tutorial.ops.blas_kernels import BLAS_DTYPES, COLUMN_ALIGN, ROW_BLOCK
 
 # Multiply-adds below which a product stays one BLAS call: threads cost
 # more than they save (OpenBLAS draws its own line at 65536 * 4).
@@ -102,12 +102,51 @@ def _gemm_blocks(x, y):
     return blocks, blocks and (vm_one_thread or not small)
 
 
+def _column_cut(x, y):
+    """Where `BlasDot22` cuts ``x @ y`` in two blocks of columns, or None to make one call.
+
+    Only a product of a few hundred microseconds (a minibatch times a
+    layer's weights) that `_split` leaves whole: the two blocks go to the
+    two threads of Numba's team, which wait for work awake, or one after
+    the other to the calling thread, whichever has lately been faster
+    (`threads.on_team_if_faster`).  The cut is at a multiple of `COLUMN_ALIGN`: float64 blocks
+    then give the single call's values (tested); float32 ones round some
+    sums otherwise than the single call, but the same on one core as on
+    several.
+    """
+    work = x.shape[0] * x.shape[1] * y.shape[1]
+    if not _SPLIT_MIN_WORK <= work < _ONE_THREAD_MAX_WORK or blas_kernels.inside_one_thread():
+        return None
+    if min(x.shape) == 1:  # NumPy's dot makes a matrix-vector product of it, which sums otherwise
+        return None
+    if y.shape[1] < 2 * COLUMN_ALIGN:
+        return None
+    return -(-y.shape[1] // (2 * COLUMN_ALIGN)) * COLUMN_ALIGN
+
+
+def _column_halves(x, y, cut):
+    """``x @ y`` as two BLAS calls, for columns ``:cut`` and ``cut:`` (`_column_cut`)."""
+    blas_kernels.load()
+    z = np.empty((x.shape[0], y.shape[1]), x.dtype)
+    (x, transpose_x), (y, transpose_y) = _row_major(x), _row_major(y)
+    args = (z, 1.0, x, transpose_x, y, transpose_y, 0.0)
+
+    def alone():
+        blas_kernels.gemm_columns(*args, 0, cut)
+        blas_kernels.gemm_columns(*args, cut, z.shape[1])
+
+    kind = ("gemm columns", z.dtype.char, z.shape, x.shape[not transpose_x])
+    threads.on_team_if_faster(kind, lambda: blas_kernels.gemm_column_halves_on_cores(*args, cut), alone)
+    return z
+
+
 def _product_into(z, alpha, x, y, beta, split, on_cores=True):
     """``z = alpha * x @ y + beta * z`` for a C-contiguous ``z``: one BLAS call, or blocks of rows (``split``).
 
-    The blocks run on every core when ``on_cores``, else one after the
-    other on the calling thread; either way the same BLAS calls, so the
-    same values.
+    The blocks run on every core when ``on_cores`` (the package's threads),
+    else on Numba's team of threads or one after the other on the calling
+    thread, whichever has lately been faster (`threads.on_team_if_faster`);
+    either way the same BLAS calls, so the same values.
     """
     blas_kernels.load()
     (x, transpose_x), (y, transpose_y) = _row_major(x), _row_major(y)
@@ -116,7 +155,12 @@ def _product_into(z, alpha, x, y, beta, split, on_cores=True):
     if split and on_cores:
         threads.split(blas_kernels.gemm_rows, n_blocks, z, alpha, x, transpose_x, y, transpose_y, beta)
     elif split:
-        blas_kernels.gemm_rows(z, alpha, x, transpose_x, y, transpose_y, beta, 0, n_blocks)
+        args = (z, alpha, x, transpose_x, y, transpose_y, beta)
+        threads.on_team_if_faster(
+            ("gemm rows", z.dtype.char, z.shape, x.shape[not transpose_x]),
+            lambda: blas_kernels.gemm_rows_on_cores(*args, n_blocks),
+            lambda: blas_kernels.gemm_rows(*args, 0, n_blocks),
+        )
     else:
         blas_kernels.gemm_rows_major(z, alpha, x, transpose_x, y, transpose_y, beta)
 
@@ -147,20 +191,23 @@ class BlasGemm(Gemm):
 class BlasDot22(Dot22):
     """PyTensor's ``Dot22``, split by rows across the cores inside `blas_kernels.one_thread` and in float64.
 
-    Else NumPy's ``dot``.
+    A product of a few hundred microseconds in two blocks of columns
+    (`_column_cut`); else NumPy's ``dot``.
     """
 
     def perform(self, node, inputs, output_storage):
         x, y = inputs
+        if x.dtype != y.dtype or x.dtype.name not in BLAS_DTYPES:
+            return super().perform(node, inputs, output_storage)
+        split, cut = _split(x, y, blas_kernels.inside_one_thread()), _column_cut(x, y)
         with _blas_threads(x, y):
-            if (
-                not _split(x, y, blas_kernels.inside_one_thread())
-                or x.dtype != y.dtype
-                or x.dtype.name not in BLAS_DTYPES
-            ):
+            if split:
+                z = np.empty((x.shape[0], y.shape[1]), x.dtype)
+                _product_into(z, 1.0, x, y, 0.0, split=True)
+            elif cut is not None:
+                z = _column_halves(x, y, cut)
+            else:
                 return super().perform(node, inputs, output_storage)
-            z = np.empty((x.shape[0], y.shape[1]), x.dtype)
-            _product_into(z, 1.0, x, y, 0.0, split=True)
         output_storage[0][0] = z
 
 

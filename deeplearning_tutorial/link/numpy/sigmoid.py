@@ -21,7 +21,8 @@ reconstruction whose pre-activation passes 19 is exactly 1 in Theano and
 sigmoid one ulp away turns a binary sample the other way.  `TheanoSigmoid`
 and `TheanoSoftplus` are scalar ops that compute Theano's formulas;
 their element-wise nodes call the compiled loops here once per array
-(`deeplearning_tutorial.link.numpy.elemwise`), whose ``exp``, ``expf``,
+(`deeplearning_tutorial.link.numpy.elemwise`), on two threads for large
+arrays when that has lately been faster (`threads.on_team_if_faster`), whose ``exp``, ``expf``,
 ``log1p`` and ``log1pf`` are the C library's, as Theano's C code called
 them (NumPy's own ``exp`` is vectorised code that differs from it in the
 last bit now and then).  `local_theano_sigmoid` puts them in place of
@@ -31,11 +32,13 @@ PyTensor's.
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from pytensor.graph.rewriting.basic import node_rewriter
 from pytensor.scalar import UnaryScalarOp, upgrade_to_float
 from pytensor.scalar.math import Sigmoid, Softplus
 from pytensor.tensor.elemwise import Elemwise
+
+from deeplearning_tutorial.ops import threads
 
 # (below which the result is 0, above which it is 1 for sigmoid or x for softplus), by dtype.
 SIGMOID_CUTOFFS = {"float64": (-709.0, 19.0), "float32": (-88.0, 15.0)}
@@ -79,23 +82,54 @@ def _softplus_loop(x, out, low, high):
             out[i] = math.log1p(out[i])
 
 
-def _apply(loop, cutoffs, x):
+@njit(cache=True, nogil=True, parallel=True)
+def _sigmoid_on_cores(x, out, low, high):
+    """`_sigmoid_loop` on the two halves of ``x``, on two of Numba's threads."""
+    half = x.size // 2
+    for part in prange(2):
+        first, stop = (0, half) if part == 0 else (half, x.size)
+        _sigmoid_loop(x[first:stop], out[first:stop], low, high)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _softplus_on_cores(x, out, low, high):
+    """`_softplus_loop` on the two halves of ``x``, on two of Numba's threads."""
+    half = x.size // 2
+    for part in prange(2):
+        first, stop = (0, half) if part == 0 else (half, x.size)
+        _softplus_loop(x[first:stop], out[first:stop], low, high)
+
+
+# Elements from which a loop may run on two threads (`threads.on_team_if_faster`): a
+# minibatch of 10 hidden layers of 1 000 units takes 50 us (sigmoid) to
+# 150 us (softplus) on one.
+_ON_CORES_MIN_SIZE = 4096
+
+
+def _apply(loop, loop_on_cores, cutoffs, x):
     x = np.asarray(x)
     low, high = (x.dtype.type(c) for c in cutoffs[x.dtype.name])
     flat = np.ascontiguousarray(x).reshape(-1)
     out = np.empty_like(flat)
-    loop(flat, out, low, high)
+    if flat.size >= _ON_CORES_MIN_SIZE:
+        threads.on_team_if_faster(
+            (loop.__name__, flat.dtype.char, flat.size),
+            lambda: loop_on_cores(flat, out, low, high),
+            lambda: loop(flat, out, low, high),
+        )
+    else:
+        loop(flat, out, low, high)
     return out.reshape(x.shape)
 
 
 def sigmoid(x):
     """Theano's sigmoid of a float32 or float64 array (see the module's docstring)."""
-    return _apply(_sigmoid_loop, SIGMOID_CUTOFFS, x)
+    return _apply(_sigmoid_loop, _sigmoid_on_cores, SIGMOID_CUTOFFS, x)
 
 
 def softplus(x):
     """Theano's softplus of a float32 or float64 array (see the module's docstring)."""
-    return _apply(_softplus_loop, SOFTPLUS_CUTOFFS, x)
+    return _apply(_softplus_loop, _softplus_on_cores, SOFTPLUS_CUTOFFS, x)
 
 
 class _TheanoUnary(UnaryScalarOp):

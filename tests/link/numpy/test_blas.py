@@ -15,6 +15,7 @@ from deeplearning_tutorial.link.numpy import blas
 from deeplearning_tutorial.link.numpy.blas import BlasGemm
 from deeplearning_tutorial.modes import NUMPY, numpy_mode
 from deeplearning_tutorial.ops import blas_kernels, threads
+from tests.helpers import take_way
 
 SHAPES = [(3, 4, 5), (1, 4, 5), (3, 1, 5), (3, 4, 1), (1, 1, 1), (0, 3, 2), (3, 0, 2)]
 
@@ -216,3 +217,68 @@ def test_float64_products_are_the_one_thread_products_whatever_the_cores(monkeyp
         want_ab = a @ b
     numpy.testing.assert_array_equal(fn(x, h, a, b), want_ab)
     numpy.testing.assert_array_equal(W.get_value(), want_w)
+
+
+# A minibatch of 10 times a DBN layer's weights (784 or 1 000 wide), a batch of 20 times the MLP's.
+MINIBATCH_PRODUCTS = [(10, 1000, 1000), (10, 784, 1000), (10, 1000, 784), (20, 784, 500), (2, 5000, 1000)]
+
+
+@pytest.mark.parametrize("way", ["team", "alone"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_minibatch_product_is_computed_in_two_blocks_of_columns(dtype, way, monkeypatch):
+    """float64: bit for bit the single BLAS call, each operand as it lies or transposed; float32: the same
+    values on Numba's team of threads as on the calling thread, within float32 rounding of the single call.
+    """
+    take_way(monkeypatch, way)
+    rng = numpy.random.default_rng(10)
+    results = {}
+    for m, k, n in MINIBATCH_PRODUCTS:
+        for transpose_x in (False, True):
+            for transpose_y in (False, True):
+                x = rng.uniform(-1, 1, (k, m) if transpose_x else (m, k)).astype(dtype)
+                y = rng.uniform(-1, 1, (n, k) if transpose_y else (k, n)).astype(dtype)
+                x, y = (x.T if transpose_x else x), (y.T if transpose_y else y)
+                cut = blas._column_cut(x, y)
+                assert cut is not None and cut % blas_kernels.COLUMN_ALIGN == 0 and 0 < cut < n
+                with blas_kernels.one_thread():
+                    got, single = blas._column_halves(x, y, cut), numpy.dot(x, y)
+                if dtype == "float64":
+                    numpy.testing.assert_array_equal(got, single, err_msg=str((m, k, n, transpose_x, transpose_y)))
+                else:
+                    numpy.testing.assert_allclose(got, single, rtol=0, atol=k * 2e-7)
+                results[m, k, n, transpose_x, transpose_y] = got
+    # and from the NUMPY mode's Dot22 (the team and the calling thread compared in float32)
+    x, y = T.matrix("x", dtype=dtype), T.matrix("y", dtype=dtype)
+    fn = pytensor.function([x, y], T.dot(x, y), mode=NUMPY)
+    assert [type(node.op) for node in fn.maker.fgraph.toposort()] == [blas.BlasDot22]
+    a = rng.uniform(-1, 1, (10, 1000)).astype(dtype)
+    b = rng.uniform(-1, 1, (1000, 1000)).astype(dtype)
+    with blas_kernels.one_thread():
+        want = numpy.dot(a, b) if dtype == "float64" else blas._column_halves(a, b, 512)
+    numpy.testing.assert_array_equal(fn(a, b), want)
+
+
+def test_only_products_of_a_few_hundred_microseconds_are_cut_in_columns():
+    assert blas._column_cut(numpy.ones((20, 30)), numpy.ones((30, 40))) is None  # small: one call
+    assert blas._column_cut(numpy.ones((10, 20000)), numpy.ones((20000, 40))) is None  # too few columns to cut
+    assert blas._column_cut(numpy.ones((100, 1000)), numpy.ones((1000, 1000))) is None  # large: BLAS's own rules
+    assert blas._column_cut(numpy.ones((10, 1000)), numpy.ones((1000, 1000))) == 512
+    assert blas._column_cut(numpy.ones((10, 1000)), numpy.ones((1000, 784))) == 416
+    assert blas._column_cut(numpy.ones((1, 5000)), numpy.ones((5000, 1000))) is None  # NumPy's gemv
+    with blas_kernels.one_thread():  # inside a convolution's graph, blocks of rows on the package's threads
+        assert blas._column_cut(numpy.ones((10, 1000)), numpy.ones((1000, 1000))) is None
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_row_blocks_on_numbas_team_are_the_row_blocks_on_the_calling_thread(dtype):
+    rng = numpy.random.default_rng(12)
+    x, h = rng.uniform(0, 1, (10, 1000)).astype(dtype), rng.uniform(0, 1, (10, 784)).astype(dtype)
+    w = rng.uniform(-0.1, 0.1, (1000, 784)).astype(dtype)
+    n_blocks = -(-1000 // blas_kernels.ROW_BLOCK)
+    blas_kernels.load()
+    with blas_kernels.one_thread():
+        alone, on_team = w.copy(), w.copy()
+        blas_kernels.gemm_rows(alone, -0.1, x, True, h, False, 1.0, 0, n_blocks)
+        blas_kernels.gemm_rows_on_cores(on_team, -0.1, x, True, h, False, 1.0, n_blocks)
+    numpy.testing.assert_array_equal(on_team, alone)
+    assert not numpy.array_equal(alone, w)

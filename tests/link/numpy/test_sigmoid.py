@@ -16,6 +16,7 @@ import pytest
 from deeplearning_tutorial.link.numpy import sigmoid as theano_ops
 from deeplearning_tutorial.link.numpy.elemwise import UfuncElemwise
 from deeplearning_tutorial.modes import NUMPY
+from tests.helpers import take_way
 
 LIBM = ctypes.CDLL(ctypes.util.find_library("m"))
 C_FUNCTIONS = {}
@@ -100,3 +101,17 @@ def test_the_scalar_impl_computes_the_same():
     assert theano_ops.theano_sigmoid.impl(19.5) == 1.0
     assert theano_ops.theano_softplus.impl(numpy.float32(14.5)) == numpy.float32(14.5)
     assert theano_ops.theano_softplus.impl(0.25) == theano_ops.softplus(numpy.array([0.25]))[0]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", ["sigmoid", "softplus"])
+def test_a_large_array_on_two_threads_is_the_loop_on_one(name, dtype, monkeypatch):
+    x = numpy.tile(values(dtype), 2)  # 12 000 values: above the size that may go to two threads
+    assert x.size >= theano_ops._ON_CORES_MIN_SIZE
+    got = {}
+    for way in ("team", "alone"):
+        take_way(monkeypatch, way)
+        got[way] = getattr(theano_ops, name)(x)
+    numpy.testing.assert_array_equal(got["team"], got["alone"])
+    reference = {"sigmoid": c_sigmoid, "softplus": c_softplus}[name]
+    numpy.testing.assert_array_equal(got["team"][:50], [reference(v, dtype) for v in x[:50].tolist()])
